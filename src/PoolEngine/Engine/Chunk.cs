@@ -1,0 +1,43 @@
+using System.Threading;
+
+namespace ProcessPool.Engine
+{
+    /// <summary>
+    /// A batch of one map's items on its way to a worker. Items keep their bytes until the chunk is done so that the
+    /// unfinished part can be sent again if the worker dies. <see cref="NextIndex"/> is advanced only by the reader
+    /// thread of the worker running the chunk.
+    /// </summary>
+    internal sealed class Chunk
+    {
+        private static long _nextId;
+
+        public Chunk(MapRun map, long[] sequences, byte[][] items, bool isolated = false)
+        {
+            Map = map;
+            Id = Interlocked.Increment(ref _nextId);
+            Sequences = sequences;
+            Items = items;
+            Isolated = isolated;
+        }
+
+        public MapRun Map { get; }
+        public long Id { get; }
+        public long[] Sequences { get; }
+        public byte[][] Items { get; }
+        public int Count => Items.Length;
+
+        /// <summary>A re-run of one item that killed a worker, sent alone so that a second crash proves it is the cause.</summary>
+        public bool Isolated { get; }
+
+        /// <summary>Index of the first item not yet reported done.</summary>
+        public int NextIndex;
+
+        /// <summary>Body length of the chunk frame: map id, chunk id, count, and each item with its length.</summary>
+        public int FrameLength()
+        {
+            int length = 4 + 8 + 4;
+            foreach (var item in Items) length += 4 + item.Length;
+            return length;
+        }
+    }
+}

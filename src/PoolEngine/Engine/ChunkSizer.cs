@@ -1,0 +1,61 @@
+using System;
+
+namespace ProcessPool.Engine
+{
+    /// <summary>
+    /// Chooses how many items the next chunk holds. An explicit size always wins. Otherwise chunks start at one item,
+    /// so the first results come back at once, and grow toward <c>target / time per item</c>, measured by the workers
+    /// on finished chunks (growth at most ×8 a step, so one fast chunk cannot overshoot). Bounded by the in-flight
+    /// bound and, with a known count, by about four chunks per worker so the tail stays balanced.
+    /// Thread-safety: read by the producer, updated by worker reader threads; a lost update only delays growth.
+    /// </summary>
+    internal sealed class ChunkSizer
+    {
+        /// <summary>Largest adaptive chunk: past this, per-chunk overhead is already negligible and memory is not.</summary>
+        public const int MaxAdaptiveSize = 4096;
+
+        private readonly int? _explicit;
+        private readonly double _targetMicros;
+        private readonly int _cap;
+        private readonly object _sync = new object();
+        private double _microsPerItem = -1;
+        private double _lastChunkMicros = -1;
+        private volatile int _size;
+
+        public ChunkSizer(int? explicitSize, TimeSpan target, long? expectedCount, int workers, int? maxTasksPerWorker)
+        {
+            _explicit = explicitSize;
+            _targetMicros = Math.Max(1, target.TotalMilliseconds * 1000);
+            long cap = MaxAdaptiveSize;
+            if (expectedCount is long count && count > 0) cap = Math.Min(cap, Math.Max(1, (count + workers * 4 - 1) / (workers * 4)));
+            if (maxTasksPerWorker is int tasks) cap = Math.Min(cap, tasks);
+            _cap = (int)Math.Max(1, cap);
+            _size = explicitSize ?? 1;
+        }
+
+        /// <summary>Size the next chunk should have.</summary>
+        public int NextSize => _size;
+
+        /// <summary>Largest size this sizer will ever return.</summary>
+        public int MaxSize => _explicit ?? _cap;
+
+        /// <summary>Worker-side duration of the most recent chunk, in microseconds (-1 before the first).</summary>
+        public double LastChunkMicros => _lastChunkMicros;
+
+        /// <summary>Records a finished chunk's worker-side time.</summary>
+        public void Observe(int items, long micros)
+        {
+            if (items <= 0) return;
+            lock (_sync)
+            {
+                _lastChunkMicros = micros;
+                double sample = Math.Max(0.05, micros / (double)items);
+                _microsPerItem = _microsPerItem < 0 ? sample : 0.5 * _microsPerItem + 0.5 * sample;
+                if (_explicit != null) return;
+                double ideal = _targetMicros / _microsPerItem;
+                double grown = Math.Min(ideal, Math.Max(8, _size * 8.0));
+                _size = (int)Math.Max(1, Math.Min(_cap, grown));
+            }
+        }
+    }
+}

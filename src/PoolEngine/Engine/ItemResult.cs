@@ -1,0 +1,63 @@
+using System;
+using System.Collections.Generic;
+
+namespace ProcessPool.Engine
+{
+    /// <summary>What one input item produced, delivered exactly once: its records in the order emitted, or its failure, and where and how it ran.</summary>
+    public sealed class ItemResult
+    {
+        internal ItemResult(long sequence, object? tag, IReadOnlyList<OutputRecord> records, Exception? error,
+            int workerId, int processId, DateTime startedUtc, TimeSpan duration, int attempts)
+        {
+            Sequence = sequence;
+            Tag = tag;
+            Records = records;
+            Error = error;
+            WorkerId = workerId;
+            ProcessId = processId;
+            StartedUtc = startedUtc;
+            Duration = duration;
+            Attempts = attempts;
+        }
+
+        /// <summary>Position of the item in the input, from 0.</summary>
+        public long Sequence { get; }
+
+        /// <summary>The caller's object submitted with the item (for PowerShell, the input object, the target of its errors).</summary>
+        public object? Tag { get; }
+
+        /// <summary>Everything the item emitted, outputs and stream records, in order.</summary>
+        public IReadOnlyList<OutputRecord> Records { get; }
+
+        /// <summary>Why the item failed, or null when it succeeded: <see cref="RemoteItemException"/>, <see cref="ItemTimeoutException"/> or <see cref="WorkerTerminatedException"/>.</summary>
+        public Exception? Error { get; }
+
+        /// <summary>True when the item completed without error.</summary>
+        public bool Succeeded => Error == null;
+
+        /// <summary>Pool-local id of the worker that produced this result (0 when none did).</summary>
+        public int WorkerId { get; }
+
+        /// <summary>Process id of that worker (0 when none did).</summary>
+        public int ProcessId { get; }
+
+        /// <summary>When the final attempt started.</summary>
+        public DateTime StartedUtc { get; }
+
+        /// <summary>How long the final attempt ran.</summary>
+        public TimeSpan Duration { get; }
+
+        /// <summary>How many times the item was run (retries and crash re-runs included).</summary>
+        public int Attempts { get; }
+
+        /// <summary>The data of the <see cref="RecordKind.Output"/> records.</summary>
+        public IEnumerable<byte[]> Outputs
+        {
+            get
+            {
+                foreach (var record in Records)
+                    if (record.Kind == RecordKind.Output) yield return record.Data;
+            }
+        }
+    }
+}

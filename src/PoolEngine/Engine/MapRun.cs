@@ -1,0 +1,367 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+
+namespace ProcessPool.Engine
+{
+    /// <summary>
+    /// One map running on a pool: the handle a caller submits items to and takes results from, synchronously or as a
+    /// job. Bounded: at most <see cref="Capacity"/> items may be submitted and not yet taken, so a slow consumer or a
+    /// slow item pushes back on the producer and memory does not grow with the input.
+    /// Output is exactly-once: a result is accepted for a sequence only while it is pending, so a late duplicate from
+    /// a re-run is dropped.
+    /// Threading: any number of engine threads complete items; one producer and one consumer are expected; every
+    /// field below is guarded by <c>_sync</c>. Lock order: the pool's lock may be held when taking this one, never the
+    /// reverse.
+    /// </summary>
+    public sealed class MapRun : IDisposable
+    {
+        private const byte Empty = 0, Pending = 1, Completed = 2, Taken = 3;
+        /// <summary>An open chunk is sealed at this many bytes even below its item count, so big items make frames of sane size.</summary>
+        private const int MaxChunkBytes = 8 * 1024 * 1024;
+
+        private struct Slot
+        {
+            public object? Tag;
+            public ItemResult? Result;
+            public int Attempts;
+            public int Crashes;
+            public byte State;
+        }
+
+        private readonly WorkerPool _pool;
+        private readonly object _sync = new object();
+        private readonly Slot[] _slots;
+        private readonly Queue<long> _completedOrder = new Queue<long>();
+        private readonly long _startTicks = Stopwatch.GetTimestamp();
+        private readonly ProgressEstimator _progress;
+        private List<long> _openSequences = new List<long>();
+        private List<byte[]> _openItems = new List<byte[]>();
+        private int _openBytes;
+        private long _submitted, _lowWater, _taken, _completed, _succeeded, _failed;
+        private bool _inputComplete, _stopped, _doneNotified;
+        private Exception? _fault;
+        private int _waiters;
+
+        internal MapRun(WorkerPool pool, int id, MapOptions options, int workers, int? maxTasksPerWorker)
+        {
+            _pool = pool;
+            Id = id;
+            Options = options;
+            Sizer = new ChunkSizer(options.ChunkSize, options.TargetChunkDuration, options.ExpectedCount, workers, maxTasksPerWorker);
+            // Enough room for every worker to hold two chunks and have two more queued, so the bound never starves them.
+            Capacity = options.MaxItemsInFlight ?? (int)Math.Min(1 << 20, Math.Max(1024L, (long)workers * Sizer.MaxSize * 4));
+            _slots = new Slot[Capacity];
+            _progress = new ProgressEstimator(_startTicks);
+            if (options.RunTimeout is TimeSpan limit) RunDeadlineTicks = _startTicks + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        }
+
+        /// <summary>Pool-local id of this map.</summary>
+        public int Id { get; }
+
+        /// <summary>Items that may be submitted and not yet taken before <see cref="Submit"/> blocks.</summary>
+        public int Capacity { get; }
+
+        internal MapOptions Options { get; }
+        internal ChunkSizer Sizer { get; }
+        internal long RunDeadlineTicks { get; } = long.MaxValue;
+
+        /// <summary>The failure that stopped the map (cancellation, broken pool, definition error, run timeout), or null.</summary>
+        public Exception? Fault { get { lock (_sync) return _fault; } }
+
+        /// <summary>True once the map was cancelled or failed as a whole.</summary>
+        public bool IsStopped { get { lock (_sync) return _stopped; } }
+
+        /// <summary>True when every submitted item has a result (or the map stopped) and input is complete.</summary>
+        public bool IsCompleted { get { lock (_sync) return AllCompletedLocked(); } }
+
+        /// <summary>True when no more results will come: all were taken, or the map stopped and nothing is left to take.</summary>
+        public bool IsFinished { get { lock (_sync) return FinishedLocked(); } }
+
+        // ---- producer ----------------------------------------------------------------------------
+
+        /// <summary>Adds one item, blocking while the in-flight bound is reached. <paramref name="tag"/> comes back with its result.</summary>
+        public void Submit(byte[] item, object? tag = null, CancellationToken cancellationToken = default)
+        {
+            if (!TrySubmit(item, tag, Timeout.InfiniteTimeSpan, cancellationToken))
+                throw new InvalidOperationException("Submit timed out.");
+        }
+
+        /// <summary>Adds one item unless the bound stays reached for <paramref name="wait"/>; false then (take results and try again).</summary>
+        public bool TrySubmit(byte[] item, object? tag, TimeSpan wait, CancellationToken cancellationToken = default)
+        {
+            if (item == null) throw new ArgumentNullException(nameof(item));
+            Chunk? sealedChunk = null;
+            lock (_sync)
+            {
+                if (_inputComplete) throw new InvalidOperationException("Input was already completed.");
+                if (!WaitLocked(() => _stopped || _submitted - _lowWater < Capacity, wait, cancellationToken)) return false;
+                ThrowIfStoppedLocked();
+                long sequence = _submitted++;
+                _slots[sequence % Capacity] = new Slot { Tag = tag, State = Pending };
+                _openSequences.Add(sequence);
+                _openItems.Add(item);
+                _openBytes += item.Length;
+                if (_openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes || _pool.HasIdleWorker)
+                    sealedChunk = SealLocked();
+            }
+            if (sealedChunk != null) _pool.Enqueue(sealedChunk);
+            return true;
+        }
+
+        /// <summary>Says no more items will come; results then end after the last one.</summary>
+        public void CompleteInput()
+        {
+            Chunk? sealedChunk;
+            lock (_sync)
+            {
+                if (_inputComplete) return;
+                _inputComplete = true;
+                sealedChunk = _openItems.Count > 0 && !_stopped ? SealLocked() : null;
+                PulseLocked();
+            }
+            if (sealedChunk != null) _pool.Enqueue(sealedChunk);
+            CheckDone();
+        }
+
+        /// <summary>Stops the map: pending items are dropped and workers running its items are stopped.</summary>
+        public void Cancel() => Stop(new OperationCanceledException("The map was cancelled."));
+
+        /// <summary>Cancels the map if it has not finished.</summary>
+        public void Dispose()
+        {
+            if (!IsFinished) Cancel();
+        }
+
+        // ---- consumer ----------------------------------------------------------------------------
+
+        /// <summary>Takes the next result if one is ready (in input order when ordered).</summary>
+        public bool TryTake(out ItemResult result)
+        {
+            lock (_sync) return TryTakeLocked(out result);
+        }
+
+        /// <summary>Blocks until a result can be taken or no more will come; false on timeout.</summary>
+        public bool WaitForResult(TimeSpan timeout, CancellationToken cancellationToken = default)
+        {
+            lock (_sync) return WaitLocked(() => CanTakeLocked() || FinishedLocked(), timeout, cancellationToken);
+        }
+
+        /// <summary>Blocks until a result can be taken, the bound has room for another item, or the map finished; false on timeout. Lets a single thread both feed and drain.</summary>
+        public bool WaitForRoomOrResult(TimeSpan timeout, CancellationToken cancellationToken = default)
+        {
+            lock (_sync) return WaitLocked(() => CanTakeLocked() || FinishedLocked() || _stopped || _submitted - _lowWater < Capacity, timeout, cancellationToken);
+        }
+
+        /// <summary>Blocks until every item has a result (taken or not) or the map stopped; false on timeout.</summary>
+        public bool Wait(TimeSpan timeout, CancellationToken cancellationToken = default)
+        {
+            lock (_sync) return WaitLocked(AllCompletedLocked, timeout, cancellationToken);
+        }
+
+        /// <summary>Takes up to <paramref name="max"/> results that are ready now.</summary>
+        public List<ItemResult> TakeAvailable(int max = int.MaxValue)
+        {
+            var results = new List<ItemResult>();
+            lock (_sync)
+                while (results.Count < max && TryTakeLocked(out var result)) results.Add(result);
+            return results;
+        }
+
+        /// <summary>All results, blocking as needed; throws the map's <see cref="Fault"/> after the results delivered before it.</summary>
+        public IEnumerable<ItemResult> GetResults(CancellationToken cancellationToken = default)
+        {
+            while (true)
+            {
+                ItemResult result;
+                lock (_sync)
+                {
+                    WaitLocked(() => CanTakeLocked() || FinishedLocked(), Timeout.InfiniteTimeSpan, cancellationToken);
+                    if (!TryTakeLocked(out result))
+                    {
+                        if (_fault != null) throw _fault;
+                        yield break;
+                    }
+                }
+                yield return result;
+            }
+        }
+
+        /// <summary>A snapshot of the live counters.</summary>
+        public MapProgress GetProgress()
+        {
+            lock (_sync)
+            {
+                long now = Stopwatch.GetTimestamp();
+                return new MapProgress(_submitted, _completed, _succeeded, _failed, _taken,
+                    Options.ExpectedCount ?? (_inputComplete ? _submitted : (long?)null), _progress.Rate(now),
+                    TimeSpan.FromSeconds((now - _startTicks) / (double)Stopwatch.Frequency), FinishedLocked());
+            }
+        }
+
+        // ---- engine side -------------------------------------------------------------------------
+
+        /// <summary>Seals the partly filled chunk so an idle worker need not wait for more input. Called under the pool's lock.</summary>
+        internal Chunk? TrySealOpenChunk()
+        {
+            lock (_sync) return _openItems.Count > 0 && !_stopped ? SealLocked() : null;
+        }
+
+        internal bool IsPending(long sequence)
+        {
+            lock (_sync) return !_stopped && _slots[sequence % Capacity].State == Pending;
+        }
+
+        internal void ItemSucceeded(long sequence, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration)
+        {
+            lock (_sync)
+            {
+                ref Slot slot = ref _slots[sequence % Capacity];
+                if (_stopped || slot.State != Pending) return;
+                slot.Attempts++;
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, null, workerId, processId, started, duration, slot.Attempts));
+            }
+            CheckDone();
+        }
+
+        /// <summary>An item failed (error or timeout); returns a chunk to run it again while retries remain, else reports the failure.</summary>
+        internal Chunk? ItemFailed(long sequence, byte[] item, Exception error, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration)
+        {
+            lock (_sync)
+            {
+                ref Slot slot = ref _slots[sequence % Capacity];
+                if (_stopped || slot.State != Pending) return null;
+                slot.Attempts++;
+                if (slot.Attempts <= Options.RetryCount) return new Chunk(this, new[] { sequence }, new[] { item });
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, error, workerId, processId, started, duration, slot.Attempts));
+            }
+            CheckDone();
+            return null;
+        }
+
+        /// <summary>A worker died while running this item: run it again alone, or after too many crashes report it as poison.</summary>
+        internal Chunk? ItemCrashed(long sequence, byte[] item, Func<WorkerTerminatedException> error, int workerId, int processId, DateTime started, TimeSpan duration)
+        {
+            lock (_sync)
+            {
+                ref Slot slot = ref _slots[sequence % Capacity];
+                if (_stopped || slot.State != Pending) return null;
+                slot.Attempts++;
+                slot.Crashes++;
+                if (slot.Crashes < Options.MaxCrashesPerItem) return new Chunk(this, new[] { sequence }, new[] { item }, isolated: true);
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(), workerId, processId, started, duration, slot.Attempts));
+            }
+            CheckDone();
+            return null;
+        }
+
+        /// <summary>Stops the map with <paramref name="error"/> (definition failure, broken pool, run timeout, termination).</summary>
+        internal void Stop(Exception error)
+        {
+            lock (_sync)
+            {
+                if (_stopped || AllCompletedLocked()) return;
+                _stopped = true;
+                _fault = error;
+                _openItems = new List<byte[]>();
+                _openSequences = new List<long>();
+                PulseLocked();
+            }
+            _pool.OnMapStopped(this);
+        }
+
+        // ---- internals ---------------------------------------------------------------------------
+
+        private Chunk SealLocked()
+        {
+            var chunk = new Chunk(this, _openSequences.ToArray(), _openItems.ToArray());
+            _openSequences.Clear();
+            _openItems.Clear();
+            _openBytes = 0;
+            return chunk;
+        }
+
+        private void CompleteLocked(long sequence, ref Slot slot, ItemResult result)
+        {
+            slot.Result = result;
+            slot.State = Completed;
+            _completed++;
+            if (result.Succeeded) _succeeded++; else _failed++;
+            if (!Options.Ordered) _completedOrder.Enqueue(sequence);
+            _progress.Record(Stopwatch.GetTimestamp());
+            PulseLocked();
+        }
+
+        private bool CanTakeLocked() =>
+            Options.Ordered
+                ? _lowWater < _submitted && _slots[_lowWater % Capacity].State == Completed
+                : _completedOrder.Count > 0;
+
+        private bool TryTakeLocked(out ItemResult result)
+        {
+            result = null!;
+            if (!CanTakeLocked()) return false;
+            long sequence = Options.Ordered ? _lowWater : _completedOrder.Dequeue();
+            ref Slot slot = ref _slots[sequence % Capacity];
+            result = slot.Result!;
+            slot = new Slot { State = Taken };
+            _taken++;
+            while (_lowWater < _submitted && _slots[_lowWater % Capacity].State == Taken)
+            {
+                _slots[_lowWater % Capacity].State = Empty;
+                _lowWater++;
+            }
+            PulseLocked();
+            return true;
+        }
+
+        private bool AllCompletedLocked() => _stopped || (_inputComplete && _completed == _submitted);
+
+        private bool FinishedLocked() => (_inputComplete && _taken == _submitted) || (_stopped && !CanTakeLocked());
+
+        private void ThrowIfStoppedLocked()
+        {
+            if (_stopped) throw _fault ?? new OperationCanceledException();
+        }
+
+        private void CheckDone()
+        {
+            lock (_sync)
+            {
+                if (_doneNotified || !AllCompletedLocked() || _stopped) return;
+                _doneNotified = true;
+            }
+            _pool.OnMapCompleted(this);
+        }
+
+        private void PulseLocked()
+        {
+            if (_waiters > 0) Monitor.PulseAll(_sync);
+        }
+
+        /// <summary>Waits on this map's monitor until <paramref name="condition"/> holds; cancellation throws, a timeout returns false.</summary>
+        private bool WaitLocked(Func<bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            if (condition()) return true;
+            long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            using var registration = cancellationToken.CanBeCanceled
+                ? cancellationToken.Register(() => { lock (_sync) Monitor.PulseAll(_sync); })
+                : default;
+            _waiters++;
+            try
+            {
+                while (!condition())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    long left = deadline - Stopwatch.GetTimestamp();
+                    if (left <= 0) return false;
+                    int ms = deadline == long.MaxValue ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(1, left * 1000 / Stopwatch.Frequency));
+                    Monitor.Wait(_sync, ms);
+                }
+                return true;
+            }
+            finally { _waiters--; }
+        }
+    }
+}

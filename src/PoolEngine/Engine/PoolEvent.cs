@@ -1,0 +1,52 @@
+using System;
+
+namespace ProcessPool.Engine
+{
+    /// <summary>What happened to the pool's workers; the story <c>-Verbose</c> tells.</summary>
+    public enum PoolEventKind
+    {
+        /// <summary>A worker process was launched.</summary>
+        WorkerStarting,
+        /// <summary>A worker finished its handshake and setup.</summary>
+        WorkerReady,
+        /// <summary>A worker could not start (launch, handshake or setup failed).</summary>
+        WorkerStartFailed,
+        /// <summary>A worker is being retired (task count, memory ceiling, idle time) and will be replaced on demand.</summary>
+        WorkerRecycled,
+        /// <summary>A worker died or was killed; its unfinished items are rescheduled.</summary>
+        WorkerLost,
+        /// <summary>A worker exited cleanly.</summary>
+        WorkerExited,
+        /// <summary>A line a worker wrote to its stderr (user code's console output lands here).</summary>
+        WorkerOutput,
+        /// <summary>The pool can no longer start workers.</summary>
+        PoolBroken,
+    }
+
+    /// <summary>One event in a pool's life.</summary>
+    public sealed class PoolEvent
+    {
+        internal PoolEvent(PoolEventKind kind, int workerId, int processId, string message)
+        {
+            Kind = kind;
+            WorkerId = workerId;
+            ProcessId = processId;
+            Message = message;
+            TimeUtc = DateTime.UtcNow;
+        }
+
+        /// <summary>What happened.</summary>
+        public PoolEventKind Kind { get; }
+        /// <summary>The worker concerned (0 for the pool).</summary>
+        public int WorkerId { get; }
+        /// <summary>Its process id, when it has one.</summary>
+        public int ProcessId { get; }
+        /// <summary>A sentence for humans.</summary>
+        public string Message { get; }
+        /// <summary>When it happened.</summary>
+        public DateTime TimeUtc { get; }
+
+        /// <inheritdoc />
+        public override string ToString() => Message;
+    }
+}

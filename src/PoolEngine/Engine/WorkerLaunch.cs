@@ -1,0 +1,65 @@
+using System;
+using System.Collections.Generic;
+using System.Text;
+
+namespace ProcessPool.Engine
+{
+    /// <summary>How to start one worker process: the engine never hard-codes an executable, so the same pool runs a .NET host, PowerShell, or (later) ssh.</summary>
+    public sealed class WorkerLaunch
+    {
+        /// <summary>Creates a launch description.</summary>
+        public WorkerLaunch(string fileName, IEnumerable<string>? arguments = null)
+        {
+            FileName = fileName ?? throw new ArgumentNullException(nameof(fileName));
+            Arguments = new List<string>(arguments ?? Array.Empty<string>());
+        }
+
+        /// <summary>The executable.</summary>
+        public string FileName { get; }
+
+        /// <summary>Arguments, each passed as one argument whatever it contains.</summary>
+        public IList<string> Arguments { get; }
+
+        /// <summary>Extra environment variables for the worker.</summary>
+        public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>();
+
+        /// <summary>Working directory, or null for the parent's.</summary>
+        public string? WorkingDirectory { get; set; }
+
+        /// <summary>The arguments as one command line, quoted so that both the Windows and the .NET-on-Unix parsers split it back into <see cref="Arguments"/>.</summary>
+        public string CommandLine()
+        {
+            var line = new StringBuilder();
+            foreach (string argument in Arguments)
+            {
+                if (line.Length > 0) line.Append(' ');
+                AppendQuoted(line, argument);
+            }
+            return line.ToString();
+        }
+
+        private static void AppendQuoted(StringBuilder line, string argument)
+        {
+            if (argument.Length > 0 && argument.IndexOfAny(new[] { ' ', '\t', '\n', '\v', '"' }) < 0)
+            {
+                line.Append(argument);
+                return;
+            }
+            line.Append('"');
+            int backslashes = 0;
+            foreach (char c in argument)
+            {
+                if (c == '\\') { backslashes++; continue; }
+                if (c == '"') line.Append('\\', backslashes * 2 + 1);
+                else line.Append('\\', backslashes);
+                backslashes = 0;
+                line.Append(c);
+            }
+            line.Append('\\', backslashes * 2);
+            line.Append('"');
+        }
+
+        /// <inheritdoc />
+        public override string ToString() => FileName + (Arguments.Count > 0 ? " " + CommandLine() : "");
+    }
+}

@@ -1,0 +1,11 @@
+using System;
+
+namespace ProcessPool.Engine
+{
+    /// <summary>The byte stream between parent and worker broke the protocol: a malformed, truncated or oversized frame, or a failed handshake.</summary>
+    public class ProtocolException : PoolException
+    {
+        /// <summary>Creates the exception with a message naming what was wrong.</summary>
+        public ProtocolException(string message, Exception? inner = null) : base(message, inner) { }
+    }
+}

@@ -1,0 +1,19 @@
+namespace ProcessPool.Engine
+{
+    /// <summary>An item failed because the worker running it died, every time it was tried alone (a poison item).</summary>
+    public sealed class WorkerTerminatedException : PoolException
+    {
+        /// <summary>Creates the exception.</summary>
+        public WorkerTerminatedException(string message, int? exitCode, int? signal) : base(message)
+        {
+            ExitCode = exitCode;
+            Signal = signal;
+        }
+
+        /// <summary>The worker's exit code, when it exited by itself.</summary>
+        public int? ExitCode { get; }
+
+        /// <summary>The signal that ended the worker, on Unix, when it was killed by one.</summary>
+        public int? Signal { get; }
+    }
+}

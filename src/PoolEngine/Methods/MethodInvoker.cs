@@ -1,0 +1,126 @@
+using System;
+using System.Linq;
+using System.Linq.Expressions;
+using System.Reflection;
+using System.Text.Json;
+using System.Threading.Tasks;
+
+namespace ProcessPool.Engine.Methods
+{
+    /// <summary>
+    /// Calls one static method with JSON arguments and returns its JSON result. The call goes through a compiled
+    /// delegate, not MethodInfo.Invoke, because it sits on the hot path of every item.
+    /// </summary>
+    internal sealed class MethodInvoker
+    {
+        private readonly MethodInfo _method;
+        private readonly Type[] _parameterTypes;
+        private readonly Func<object?[], object?> _call;
+        private readonly Type? _resultType;
+        private readonly Func<object, object?>? _taskResult;
+        private readonly bool _isTask;
+        private readonly bool _spread;
+
+        public MethodInvoker(MethodInfo method, bool spread = false)
+        {
+            _method = method;
+            _parameterTypes = method.GetParameters().Select(p => p.ParameterType).ToArray();
+            if (_parameterTypes.Any(t => t.IsByRef))
+                throw new ArgumentException($"'{MethodResolver.Describe(method)}' has ref or out parameters, which a pool cannot pass.");
+            _spread = spread || _parameterTypes.Length > 1;
+            _call = Compile(method, _parameterTypes);
+
+            Type returnType = method.ReturnType;
+            if (typeof(Task).IsAssignableFrom(returnType))
+            {
+                _isTask = true;
+                if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(Task<>))
+                {
+                    _resultType = returnType.GetGenericArguments()[0];
+                    var task = Expression.Parameter(typeof(object));
+                    var body = Expression.Convert(Expression.Property(Expression.Convert(task, returnType), "Result"), typeof(object));
+                    _taskResult = Expression.Lambda<Func<object, object?>>(body, task).Compile();
+                }
+            }
+            else if (returnType != typeof(void))
+            {
+                _resultType = returnType;
+            }
+        }
+
+        public string Name => MethodResolver.Describe(_method);
+
+        private static Func<object?[], object?> Compile(MethodInfo method, Type[] parameterTypes)
+        {
+            var args = Expression.Parameter(typeof(object?[]), "args");
+            var arguments = parameterTypes.Select((t, i) => (Expression)Expression.Convert(Expression.ArrayIndex(args, Expression.Constant(i)), t));
+            Expression call = Expression.Call(method, arguments);
+            call = method.ReturnType == typeof(void)
+                ? Expression.Block(call, Expression.Constant(null, typeof(object)))
+                : Expression.Convert(call, typeof(object));
+            return Expression.Lambda<Func<object?[], object?>>(call, args).Compile();
+        }
+
+        /// <summary>Runs the method on one JSON item; returns the JSON result, or null when the method returns nothing.</summary>
+        public byte[]? Invoke(ArraySegment<byte> item)
+        {
+            object?[] arguments = Bind(item);
+            object? result = _call(arguments);
+            if (_isTask)
+            {
+                if (result == null) throw new InvalidOperationException($"'{Name}' returned a null Task.");
+                var task = (Task)result;
+                task.GetAwaiter().GetResult();
+                if (_taskResult == null) return null;
+                result = _taskResult(task);
+            }
+            if (_resultType == null) return null;
+            Type type = _resultType == typeof(object) && result != null ? result.GetType() : _resultType;
+            return JsonSerializer.SerializeToUtf8Bytes(result, type, MethodJson.Options);
+        }
+
+        /// <summary>Runs the method with arguments given as one JSON array text (initializers and finalizers).</summary>
+        public void InvokeWithArguments(string? jsonArray)
+        {
+            byte[] data = System.Text.Encoding.UTF8.GetBytes(string.IsNullOrWhiteSpace(jsonArray) ? "[]" : jsonArray);
+            object? result = _call(BindArray(new ArraySegment<byte>(data), requireExactCount: true));
+            if (result is Task task) task.GetAwaiter().GetResult();
+        }
+
+        private object?[] Bind(ArraySegment<byte> item)
+        {
+            if (_parameterTypes.Length == 0) return Array.Empty<object?>();
+            if (!_spread) return new[] { Deserialize(item.AsSpan(), _parameterTypes[0], 0) };
+            return BindArray(item, requireExactCount: true);
+        }
+
+        private object?[] BindArray(ArraySegment<byte> item, bool requireExactCount)
+        {
+            var values = new object?[_parameterTypes.Length];
+            var reader = new Utf8JsonReader(item.AsSpan());
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                throw new JsonException($"'{Name}' takes {_parameterTypes.Length} parameters, so each item must be a JSON array of {_parameterTypes.Length} values.");
+            int index = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (index >= values.Length)
+                    throw new JsonException($"'{Name}' takes {_parameterTypes.Length} parameters, but the item has more values.");
+                try { values[index] = JsonSerializer.Deserialize(ref reader, _parameterTypes[index], MethodJson.Options); }
+                catch (JsonException error) { throw Mismatch(index, error); }
+                index++;
+            }
+            if (requireExactCount && index != values.Length)
+                throw new JsonException($"'{Name}' takes {_parameterTypes.Length} parameters, but the item has {index} values.");
+            return values;
+        }
+
+        private object? Deserialize(ReadOnlySpan<byte> json, Type type, int index)
+        {
+            try { return JsonSerializer.Deserialize(json, type, MethodJson.Options); }
+            catch (JsonException error) { throw Mismatch(index, error); }
+        }
+
+        private JsonException Mismatch(int index, JsonException error) =>
+            new JsonException($"The item does not convert to parameter '{_method.GetParameters()[index].Name}' ({_parameterTypes[index].FullName}) of '{Name}': {error.Message}", error);
+    }
+}

@@ -1,0 +1,92 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using ProcessPool.Engine.Protocol;
+
+namespace ProcessPool.Engine.Worker
+{
+    /// <summary>
+    /// The worker's sending half: frames to the parent, serialized by one lock because the main thread (results)
+    /// and the heartbeat thread both write. Small results are batched and flushed at chunk end or every few ms.
+    /// </summary>
+    internal sealed class ProtocolChannel
+    {
+        private static readonly long FlushIntervalTicks = Stopwatch.Frequency / 100; // 10 ms
+        private static readonly long MemorySampleTicks = Stopwatch.Frequency / 20;   // 50 ms
+
+        private readonly FrameWriter _writer;
+        private readonly ByteBuffer _control = new ByteBuffer();
+        private long _lastFlushTicks = Stopwatch.GetTimestamp();
+        private long _lastWriteTicks = Stopwatch.GetTimestamp();
+        private long _memorySampledTicks;
+        private long _workingSet;
+
+        public ProtocolChannel(Stream output) => _writer = new FrameWriter(new BufferedStream(output, 64 * 1024));
+
+        public long LastWriteTicks => _lastWriteTicks;
+
+        /// <summary>The process's working set, sampled at most every 50 ms because reading it costs a system call.</summary>
+        public long WorkingSet
+        {
+            get
+            {
+                long now = Stopwatch.GetTimestamp();
+                if (now - _memorySampledTicks > MemorySampleTicks)
+                {
+                    _workingSet = Environment.WorkingSet;
+                    _memorySampledTicks = now;
+                }
+                return _workingSet;
+            }
+        }
+
+        public void SendHello(HelloMessage hello) => SendControl(FrameType.Hello, body => hello.WriteTo(body));
+
+        public void SendReady() => SendControl(FrameType.Ready, _ => { });
+
+        public void SendSetupFailed(ErrorInfo error) => SendControl(FrameType.SetupFailed, body => error.WriteTo(body));
+
+        public void SendDefineFailed(int mapId, ErrorInfo error) => SendControl(FrameType.DefineFailed, body =>
+        {
+            body.WriteInt32(mapId);
+            error.WriteTo(body);
+        });
+
+        public void SendHeartbeat() => SendControl(FrameType.Heartbeat, body => body.WriteInt64(WorkingSet));
+
+        public void SendChunkDone(long chunkId, long durationMicros) => SendControl(FrameType.ChunkDone, body =>
+        {
+            body.WriteInt64(chunkId);
+            body.WriteInt64(durationMicros);
+            body.WriteInt64(WorkingSet);
+        });
+
+        public void SendItemDone(ByteBuffer body, long itemMicros)
+        {
+            lock (_writer.SyncRoot)
+            {
+                _writer.Write(FrameType.ItemDone, body);
+                long now = Stopwatch.GetTimestamp();
+                _lastWriteTicks = now;
+                // A slow item's result goes out at once; fast ones ride along with the next flush.
+                if (itemMicros > 2000 || now - _lastFlushTicks > FlushIntervalTicks)
+                {
+                    _writer.Flush();
+                    _lastFlushTicks = now;
+                }
+            }
+        }
+
+        private void SendControl(FrameType type, Action<ByteBuffer> fill)
+        {
+            lock (_writer.SyncRoot)
+            {
+                _control.Clear();
+                fill(_control);
+                _writer.Write(type, _control);
+                _writer.Flush();
+                _lastWriteTicks = _lastFlushTicks = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+using ProcessPool.Engine.Protocol;
+
+namespace ProcessPool.Engine.Worker
+{
+    /// <summary>
+    /// The loop inside a worker process. A reader thread turns frames from the parent into a queue; the main thread
+    /// (the one that called <see cref="Run"/>, which a PowerShell runspace may require) runs setup, definitions and
+    /// chunks in the order they arrive and sends results back. The parent bounds the queue: it sends a worker only a
+    /// few chunks ahead.
+    /// </summary>
+    internal sealed class WorkerLoop
+    {
+        private readonly Stream _input;
+        private readonly ProtocolChannel _channel;
+        private readonly IReadOnlyDictionary<string, Func<IPayloadRunner>> _factories;
+        private readonly Dictionary<string, IPayloadRunner> _runners = new Dictionary<string, IPayloadRunner>();
+        private readonly Dictionary<int, IMapExecutor?> _maps = new Dictionary<int, IMapExecutor?>();
+        private readonly Dictionary<int, ErrorInfo> _failedMaps = new Dictionary<int, ErrorInfo>();
+        private readonly BlockingCollection<(FrameType Type, byte[] Body)> _inbox = new BlockingCollection<(FrameType, byte[])>();
+        private readonly Action<int> _exit;
+
+        public WorkerLoop(Stream input, Stream output, IReadOnlyDictionary<string, Func<IPayloadRunner>> factories, Action<int>? exit = null)
+        {
+            _input = input;
+            _channel = new ProtocolChannel(output);
+            _factories = factories;
+            _exit = exit ?? (code => Environment.Exit(code));
+        }
+
+        /// <summary>Runs until the parent says Shutdown (returns 0) or disappears (the process exits).</summary>
+        public int Run()
+        {
+            _channel.SendHello(new HelloMessage(ProtocolConstants.Version, Process.GetCurrentProcess().Id,
+                new List<string>(_factories.Keys), System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription));
+            var reader = new Thread(ReadFrames) { IsBackground = true, Name = "ProcessPool worker reader" };
+            reader.Start();
+            ParentWatch.Start(() => _exit(ExitCodes.ParentGone));
+
+            foreach (var (type, body) in _inbox.GetConsumingEnumerable())
+            {
+                var reader2 = new BodyReader(body, 0, body.Length);
+                switch (type)
+                {
+                    case FrameType.Setup:
+                        if (!Setup(SetupMessage.ReadFrom(ref reader2))) return ExitCodes.SetupFailed;
+                        break;
+                    case FrameType.Define:
+                        Define(ref reader2);
+                        break;
+                    case FrameType.Chunk:
+                        RunChunk(ref reader2);
+                        break;
+                    case FrameType.Release:
+                        Release(reader2.ReadInt32());
+                        break;
+                    case FrameType.Shutdown:
+                        Shutdown();
+                        return 0;
+                    default:
+                        throw new ProtocolException($"A worker does not accept {type} frames.");
+                }
+            }
+            return ExitCodes.ParentGone;
+        }
+
+        private void ReadFrames()
+        {
+            var frames = new FrameReader(_input);
+            try
+            {
+                while (frames.TryRead(out var type, out var body))
+                {
+                    var copy = new byte[body.Remaining];
+                    Buffer.BlockCopy(body.Data, body.Position, copy, 0, copy.Length);
+                    _inbox.Add((type, copy));
+                    if (type == FrameType.Shutdown) { _inbox.CompleteAdding(); return; }
+                }
+            }
+            catch (Exception error)
+            {
+                Console.Error.WriteLine($"ProcessPool worker: protocol input failed: {error.Message}");
+            }
+            // The parent closed our stdin or sent garbage: it is gone or broken, and nothing here may outlive it.
+            _exit(ExitCodes.ParentGone);
+        }
+
+        private bool Setup(SetupMessage setup)
+        {
+            if (setup.HeartbeatMilliseconds > 0) StartHeartbeat(setup.HeartbeatMilliseconds);
+            try
+            {
+                foreach (var pair in setup.RunnerSetup)
+                    GetRunner(pair.Key, pair.Value);
+            }
+            catch (Exception error)
+            {
+                _channel.SendSetupFailed(ErrorInfo.FromException(error));
+                DisposeRunners();
+                return false;
+            }
+            _channel.SendReady();
+            return true;
+        }
+
+        /// <summary>The runner for a payload kind, created and initialized on first use (with the pool's setup when it has one).</summary>
+        private IPayloadRunner GetRunner(string kind, byte[]? setup = null)
+        {
+            if (_runners.TryGetValue(kind, out var runner)) return runner;
+            if (!_factories.TryGetValue(kind, out var factory))
+                throw new NotSupportedException($"This worker cannot run '{kind}' payloads; it runs: {string.Join(", ", _factories.Keys)}.");
+            runner = factory();
+            try { runner.Initialize(setup ?? Array.Empty<byte>()); }
+            catch { runner.Dispose(); throw; }
+            _runners[kind] = runner;
+            return runner;
+        }
+
+        private void Define(ref BodyReader body)
+        {
+            int mapId = body.ReadInt32();
+            string kind = body.ReadString() ?? "";
+            byte[] payload = body.ReadBlob() ?? Array.Empty<byte>();
+            try
+            {
+                _maps[mapId] = GetRunner(kind).Define(payload);
+            }
+            catch (Exception error)
+            {
+                var info = ErrorInfo.FromException(error);
+                _failedMaps[mapId] = info;
+                _channel.SendDefineFailed(mapId, info);
+            }
+        }
+
+        private void RunChunk(ref BodyReader body)
+        {
+            long started = Stopwatch.GetTimestamp();
+            int mapId = body.ReadInt32();
+            long chunkId = body.ReadInt64();
+            int count = body.ReadCount(4);
+            var items = new ArraySegment<byte>[count];
+            for (int i = 0; i < count; i++) items[i] = body.ReadBlobSegment();
+            var sink = new ChunkSink(_channel, chunkId, count);
+
+            if (!_maps.TryGetValue(mapId, out var executor) || executor == null)
+            {
+                var error = _failedMaps.TryGetValue(mapId, out var failed)
+                    ? failed
+                    : new ErrorInfo(typeof(InvalidOperationException).FullName!, $"Map {mapId} was not defined in this worker.");
+                for (int i = 0; i < count; i++)
+                {
+                    sink.BeginItem(i);
+                    sink.FailItem(error.Type, error.Message, error.StackTrace, error.Detail);
+                }
+            }
+            else
+            {
+                try
+                {
+                    executor.RunChunk(items, sink);
+                }
+                catch (Exception error)
+                {
+                    // A runner that fails outside an item fails the item it was on and every one after it.
+                    for (int i = Math.Max(0, sink.CurrentIndex); i < count; i++)
+                    {
+                        if (sink.CurrentIndex != i) sink.BeginItem(i);
+                        sink.FailItem(error);
+                    }
+                }
+            }
+            _channel.SendChunkDone(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency);
+        }
+
+        private void Release(int mapId)
+        {
+            _failedMaps.Remove(mapId);
+            if (_maps.TryGetValue(mapId, out var executor))
+            {
+                _maps.Remove(mapId);
+                executor?.Dispose();
+            }
+        }
+
+        private void Shutdown()
+        {
+            foreach (var mapId in new List<int>(_maps.Keys)) Release(mapId);
+            DisposeRunners();
+        }
+
+        private void DisposeRunners()
+        {
+            foreach (var runner in _runners.Values)
+            {
+                try { runner.Dispose(); }
+                catch (Exception error) { Console.Error.WriteLine($"ProcessPool worker: finalizer failed: {error.Message}"); }
+            }
+            _runners.Clear();
+        }
+
+        private void StartHeartbeat(int intervalMilliseconds)
+        {
+            long intervalTicks = intervalMilliseconds * Stopwatch.Frequency / 1000;
+            var thread = new Thread(() =>
+            {
+                while (true)
+                {
+                    Thread.Sleep(intervalMilliseconds);
+                    if (Stopwatch.GetTimestamp() - _channel.LastWriteTicks >= intervalTicks)
+                    {
+                        try { _channel.SendHeartbeat(); }
+                        catch (IOException) { return; }
+                    }
+                }
+            }) { IsBackground = true, Name = "ProcessPool worker heartbeat" };
+            thread.Start();
+        }
+    }
+}
