@@ -29,13 +29,16 @@ namespace ProcessPool.Engine
         /// <summary>A re-run of one item that killed a worker, sent alone so that a second crash proves it is the cause.</summary>
         public bool Isolated { get; }
 
+        /// <summary>Set when the worker confirmed it began an isolated chunk: only then can a death be blamed on its item.</summary>
+        public volatile bool Started;
+
         /// <summary>Index of the first item not yet reported done.</summary>
         public int NextIndex;
 
-        /// <summary>Body length of the chunk frame: map id, chunk id, count, and each item with its length.</summary>
+        /// <summary>Body length of the chunk frame: map id, chunk id, flags, count, and each item with its length.</summary>
         public int FrameLength()
         {
-            int length = 4 + 8 + 4;
+            int length = 4 + 8 + 1 + 4;
             foreach (var item in Items) length += 4 + item.Length;
             return length;
         }

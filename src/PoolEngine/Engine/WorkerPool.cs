@@ -69,6 +69,12 @@ namespace ProcessPool.Engine
             lock (_gate) return _workers.Where(w => w.ProcessId > 0).Select(w => w.ProcessId).ToList();
         }
 
+        /// <summary>Process ids of the workers that finished starting (for fault injection that must not hit a start).</summary>
+        internal IReadOnlyList<int> GetReadyWorkerProcessIds()
+        {
+            lock (_gate) return _workers.Where(w => w.State == WorkerState.Ready).Select(w => w.ProcessId).ToList();
+        }
+
         /// <summary>Process ids of every worker this pool ever started, for leak checks.</summary>
         public IReadOnlyList<int> GetAllStartedProcessIds()
         {
@@ -196,7 +202,8 @@ namespace ProcessPool.Engine
                 workers = _workers.ToList();
                 foreach (var worker in workers)
                 {
-                    if (worker.State == WorkerState.Ready && grace > TimeSpan.Zero)
+                    if (worker.State == WorkerState.Starting) worker.KillTree(KillReason.Terminated); // no work, no finalizer yet
+                    else if (worker.State == WorkerState.Ready && grace > TimeSpan.Zero)
                     {
                         worker.State = WorkerState.Retiring;
                         worker.RetireReason = "pool shut down";
@@ -381,7 +388,7 @@ namespace ProcessPool.Engine
                 var chunk = lost[c];
                 int start = chunk.NextIndex;
                 // Only the first chunk was running; the item it was on is judged, everything else simply runs again.
-                if (c == 0 && start < chunk.Count && !IsInnocent(worker, chunk.Sequences[start]))
+                if (c == 0 && start < chunk.Count && !IsInnocent(worker, chunk, chunk.Sequences[start]))
                 {
                     var retry = Blame(worker, chunk, start, failure, exitCode, signal);
                     if (retry != null) requeue.Add(retry);
@@ -421,10 +428,14 @@ namespace ProcessPool.Engine
             }
         }
 
-        /// <summary>True when the worker's death was the pool's doing and not this item's: the item is simply run again.</summary>
-        private static bool IsInnocent(WorkerProcess worker, long sequence) => worker.Kill switch
+        /// <summary>
+        /// True when the worker's death was the pool's doing and not this item's: the item is simply run again.
+        /// An isolated re-run is judged only if the worker confirmed it started it: a worker that died before that
+        /// (killed from outside while starting, say) proves nothing about the item.
+        /// </summary>
+        private static bool IsInnocent(WorkerProcess worker, Chunk chunk, long sequence) => worker.Kill switch
         {
-            KillReason.None or KillReason.ProtocolError => false,
+            KillReason.None or KillReason.ProtocolError => chunk.Isolated && !chunk.Started,
             KillReason.ItemTimeout => worker.TimedOutSequence != sequence,
             _ => true,
         };
@@ -448,12 +459,10 @@ namespace ProcessPool.Engine
         {
             while (true)
             {
-                var worker = PickWorkerLocked();
-                if (worker == null) break;
                 if (_ready.Count == 0)
                 {
                     // Nothing sealed yet and a worker is idle: send what the producers have so far instead of waiting for full chunks.
-                    if (worker.InFlight.Count > 0) break;
+                    if (!_workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0)) break;
                     foreach (var map in _maps)
                     {
                         var open = map.TrySealOpenChunk();
@@ -462,13 +471,14 @@ namespace ProcessPool.Engine
                     if (_ready.Count == 0) break;
                 }
                 var chunk = _ready.First!.Value;
-                _ready.RemoveFirst();
-                if (!CanAcceptLocked(worker, chunk))
+                if (chunk.Map.IsStopped)
                 {
-                    _ready.AddFirst(chunk);
-                    break;
+                    _ready.RemoveFirst();
+                    continue;
                 }
-                if (chunk.Map.IsStopped) continue;
+                var worker = PickWorkerLocked(chunk);
+                if (worker == null) break;
+                _ready.RemoveFirst();
                 if (worker.InFlight.Count == 0) worker.CurrentItemStartTicks = Stopwatch.GetTimestamp();
                 worker.InFlight.Enqueue(chunk);
                 worker.SendChunk(chunk);
@@ -476,13 +486,13 @@ namespace ProcessPool.Engine
             _hasIdleWorker = _ready.Count == 0 && _workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
         }
 
-        /// <summary>The ready worker with the least queued work, or null when none can take more.</summary>
-        private WorkerProcess? PickWorkerLocked()
+        /// <summary>The ready worker with the least queued work that can take <paramref name="chunk"/>, or null.</summary>
+        private WorkerProcess? PickWorkerLocked(Chunk chunk)
         {
             WorkerProcess? best = null;
             foreach (var worker in _workers)
             {
-                if (worker.State != WorkerState.Ready || worker.InFlight.Count >= MaxPrefetch) continue;
+                if (worker.State != WorkerState.Ready || !CanAcceptLocked(worker, chunk)) continue;
                 if (best == null || worker.InFlight.Count < best.InFlight.Count) best = worker;
             }
             return best;
@@ -493,10 +503,26 @@ namespace ProcessPool.Engine
         /// <summary>
         /// A worker holds its running chunk and one more, so it never waits on a round trip; when chunks are tiny
         /// (under a millisecond) it may hold up to <see cref="MaxPrefetch"/>, or the pipe round trip would dominate.
+        /// With a task limit it is never given more than its remaining budget; an idle worker whose budget cannot
+        /// fit the chunk is retired instead, so the limit is a true upper bound.
         /// </summary>
-        private static bool CanAcceptLocked(WorkerProcess worker, Chunk chunk)
+        private bool CanAcceptLocked(WorkerProcess worker, Chunk chunk)
         {
             int depth = worker.InFlight.Count;
+            if (_options.MaxTasksPerWorker is int maxTasks)
+            {
+                long queued = worker.ItemsDone + worker.InFlight.Sum(c => c.Count);
+                if (queued + chunk.Count > maxTasks)
+                {
+                    if (depth == 0)
+                    {
+                        RetireLocked(worker, $"it ran {worker.ItemsDone} items and the next chunk would pass its limit of {maxTasks}");
+                        worker.SendShutdown();
+                        EnsureWorkersLocked();
+                    }
+                    return false;
+                }
+            }
             if (depth < 2) return true;
             double last = chunk.Map.Sizer.LastChunkMicros;
             return depth < MaxPrefetch && last >= 0 && last < 1000;

@@ -171,6 +171,7 @@ namespace ProcessPool.Engine
             body.Clear();
             body.WriteInt32(map.Id);
             body.WriteInt64(chunk.Id);
+            body.WriteByte(chunk.Isolated ? ChunkFlags.Isolated : (byte)0);
             body.WriteInt32(chunk.Count);
             int length = chunk.FrameLength();
             writer.WriteHeader(FrameType.Chunk, length);
@@ -212,8 +213,17 @@ namespace ProcessPool.Engine
 
         private void Handshake(FrameReader frames)
         {
-            if (!frames.TryRead(out var type, out var body))
-                throw new ProtocolException("Handshake failed: the worker exited before it said hello.");
+            FrameType type;
+            BodyReader body;
+            try
+            {
+                if (!frames.TryRead(out type, out body))
+                    throw new ProtocolException("Handshake failed: the worker exited before it said hello.");
+            }
+            catch (ProtocolException error) when (!error.Message.StartsWith("Handshake", StringComparison.Ordinal))
+            {
+                throw new ProtocolException($"Handshake failed: the worker's output is not a ProcessPool hello; is '{_options.Launch.FileName}' a ProcessPool worker? ({error.Message})", error);
+            }
             if (type != FrameType.Hello)
                 throw new ProtocolException($"Handshake failed: the worker's first frame was {type}, not Hello.");
             var hello = HelloMessage.ReadFrom(ref body);
@@ -250,6 +260,11 @@ namespace ProcessPool.Engine
                             throw new ProtocolException($"ChunkDone for chunk {chunkId} does not match the chunk in progress.");
                         _pool.OnChunkDone(this, current, micros, workingSet);
                         current = null;
+                        break;
+                    case FrameType.ChunkStarted:
+                        long startedId = body.ReadInt64();
+                        var started = _pool.PeekInFlight(this);
+                        if (started != null && started.Id == startedId) started.Started = true;
                         break;
                     case FrameType.Heartbeat:
                         WorkingSet = body.ReadInt64();

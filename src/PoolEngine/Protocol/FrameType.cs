@@ -10,6 +10,7 @@ namespace ProcessPool.Engine.Protocol
         ChunkDone = 0x05,
         Heartbeat = 0x06,
         DefineFailed = 0x07,
+        ChunkStarted = 0x08,
 
         Setup = 0x10,
         Define = 0x11,

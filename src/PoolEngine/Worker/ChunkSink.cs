@@ -19,8 +19,11 @@ namespace ProcessPool.Engine.Worker
         private int _recordCountOffset;
         private long _itemStartTicks;
 
-        internal ChunkSink(ProtocolChannel channel, long chunkId, int itemCount)
+        private readonly bool _flushEachItem;
+
+        internal ChunkSink(ProtocolChannel channel, long chunkId, int itemCount, bool flushEachItem = false)
         {
+            _flushEachItem = flushEachItem;
             _channel = channel;
             _chunkId = chunkId;
             _itemCount = itemCount;
@@ -75,7 +78,7 @@ namespace ProcessPool.Engine.Worker
                 _body.WriteByte(1);
                 error.WriteTo(_body);
             }
-            _channel.SendItemDone(_body, micros);
+            _channel.SendItemDone(_body, _flushEachItem ? long.MaxValue : micros);
             _current = -1;
         }
     }

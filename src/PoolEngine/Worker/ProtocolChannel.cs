@@ -20,6 +20,7 @@ namespace ProcessPool.Engine.Worker
         private long _lastWriteTicks = Stopwatch.GetTimestamp();
         private long _memorySampledTicks;
         private long _workingSet;
+        private bool _dirty;
 
         public ProtocolChannel(Stream output) => _writer = new FrameWriter(new BufferedStream(output, 64 * 1024));
 
@@ -52,6 +53,8 @@ namespace ProcessPool.Engine.Worker
             error.WriteTo(body);
         });
 
+        public void SendChunkStarted(long chunkId) => SendControl(FrameType.ChunkStarted, body => body.WriteInt64(chunkId));
+
         public void SendHeartbeat() => SendControl(FrameType.Heartbeat, body => body.WriteInt64(WorkingSet));
 
         public void SendChunkDone(long chunkId, long durationMicros) => SendControl(FrameType.ChunkDone, body =>
@@ -68,12 +71,27 @@ namespace ProcessPool.Engine.Worker
                 _writer.Write(FrameType.ItemDone, body);
                 long now = Stopwatch.GetTimestamp();
                 _lastWriteTicks = now;
-                // A slow item's result goes out at once; fast ones ride along with the next flush.
+                // A slow item's result goes out at once; fast ones ride along with the next flush, which the
+                // pulse thread forces within a few ms so that a following item that hangs cannot hold them back.
                 if (itemMicros > 2000 || now - _lastFlushTicks > FlushIntervalTicks)
                 {
                     _writer.Flush();
                     _lastFlushTicks = now;
+                    _dirty = false;
                 }
+                else _dirty = true;
+            }
+        }
+
+        /// <summary>Flushes results still sitting in the buffer; called every few ms by the pulse thread.</summary>
+        public void FlushIfDirty()
+        {
+            lock (_writer.SyncRoot)
+            {
+                if (!_dirty) return;
+                _writer.Flush();
+                _lastFlushTicks = Stopwatch.GetTimestamp();
+                _dirty = false;
             }
         }
 
@@ -86,6 +104,7 @@ namespace ProcessPool.Engine.Worker
                 _writer.Write(type, _control);
                 _writer.Flush();
                 _lastWriteTicks = _lastFlushTicks = Stopwatch.GetTimestamp();
+                _dirty = false;
             }
         }
     }

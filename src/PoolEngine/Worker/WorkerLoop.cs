@@ -92,7 +92,7 @@ namespace ProcessPool.Engine.Worker
 
         private bool Setup(SetupMessage setup)
         {
-            if (setup.HeartbeatMilliseconds > 0) StartHeartbeat(setup.HeartbeatMilliseconds);
+            StartPulse(setup.HeartbeatMilliseconds);
             try
             {
                 foreach (var pair in setup.RunnerSetup)
@@ -143,10 +143,12 @@ namespace ProcessPool.Engine.Worker
             long started = Stopwatch.GetTimestamp();
             int mapId = body.ReadInt32();
             long chunkId = body.ReadInt64();
+            bool isolated = (body.ReadByte() & ChunkFlags.Isolated) != 0;
             int count = body.ReadCount(4);
             var items = new ArraySegment<byte>[count];
             for (int i = 0; i < count; i++) items[i] = body.ReadBlobSegment();
-            var sink = new ChunkSink(_channel, chunkId, count);
+            var sink = new ChunkSink(_channel, chunkId, count, flushEachItem: isolated);
+            if (isolated) _channel.SendChunkStarted(chunkId);
 
             if (!_maps.TryGetValue(mapId, out var executor) || executor == null)
             {
@@ -204,21 +206,27 @@ namespace ProcessPool.Engine.Worker
             _runners.Clear();
         }
 
-        private void StartHeartbeat(int intervalMilliseconds)
+        /// <summary>
+        /// The pulse thread: every 5 ms it pushes out buffered results (so a hang right after fast items does not hide
+        /// them, and the parent blames the right item on a timeout), and when the worker has been silent for the
+        /// heartbeat interval it sends a heartbeat with the working set.
+        /// </summary>
+        private void StartPulse(int heartbeatMilliseconds)
         {
-            long intervalTicks = intervalMilliseconds * Stopwatch.Frequency / 1000;
+            long heartbeatTicks = heartbeatMilliseconds * Stopwatch.Frequency / 1000;
             var thread = new Thread(() =>
             {
                 while (true)
                 {
-                    Thread.Sleep(intervalMilliseconds);
-                    if (Stopwatch.GetTimestamp() - _channel.LastWriteTicks >= intervalTicks)
+                    Thread.Sleep(5);
+                    try
                     {
-                        try { _channel.SendHeartbeat(); }
-                        catch (IOException) { return; }
+                        _channel.FlushIfDirty();
+                        if (heartbeatTicks > 0 && Stopwatch.GetTimestamp() - _channel.LastWriteTicks >= heartbeatTicks) _channel.SendHeartbeat();
                     }
+                    catch (IOException) { return; }
                 }
-            }) { IsBackground = true, Name = "ProcessPool worker heartbeat" };
+            }) { IsBackground = true, Name = "ProcessPool worker pulse" };
             thread.Start();
         }
     }
