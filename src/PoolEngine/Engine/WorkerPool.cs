@@ -278,7 +278,11 @@ namespace ProcessPool.Engine
             lock (_gate)
             {
                 _maps.Remove(map);
-                foreach (var worker in _workers) worker.SendRelease(map.Id);
+                foreach (var worker in _workers)
+                {
+                    worker.WarmMaps.Remove(map.Id);
+                    worker.SendRelease(map.Id);
+                }
                 Monitor.PulseAll(_gate);
             }
         }
@@ -317,6 +321,7 @@ namespace ProcessPool.Engine
                 if (worker.InFlight.Count > 0 && worker.InFlight.Peek() == chunk) worker.InFlight.Dequeue();
                 long now = Stopwatch.GetTimestamp();
                 worker.ItemsDone += chunk.Count;
+                worker.WarmMaps.Add(chunk.Map.Id);
                 worker.WorkingSet = workingSet;
                 worker.LastActivityTicks = now;
                 worker.CurrentItemStartTicks = now;
@@ -486,16 +491,22 @@ namespace ProcessPool.Engine
             _hasIdleWorker = _ready.Count == 0 && _workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
         }
 
-        /// <summary>The ready worker with the least queued work that can take <paramref name="chunk"/>, or null.</summary>
+        /// <summary>
+        /// The ready worker with the least queued work that can take <paramref name="chunk"/>, or null. An isolated
+        /// re-run prefers a worker already warm for its map, so it runs in its true time rather than a fresh
+        /// worker's cold start, and a death during it says more about the item.
+        /// </summary>
         private WorkerProcess? PickWorkerLocked(Chunk chunk)
         {
             WorkerProcess? best = null;
             foreach (var worker in _workers)
             {
                 if (worker.State != WorkerState.Ready || !CanAcceptLocked(worker, chunk)) continue;
-                if (best == null || worker.InFlight.Count < best.InFlight.Count) best = worker;
+                if (best == null || Rank(worker) < Rank(best)) best = worker;
             }
             return best;
+
+            int Rank(WorkerProcess w) => w.InFlight.Count + (chunk.Isolated && !w.WarmMaps.Contains(chunk.Map.Id) ? MaxPrefetch : 0);
         }
 
         private const int MaxPrefetch = 16;

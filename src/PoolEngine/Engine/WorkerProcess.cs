@@ -46,6 +46,9 @@ namespace ProcessPool.Engine
         public long TimedOutSequence { get; private set; } = -1;
         public string? RetireReason { get; set; }
 
+        /// <summary>Maps this worker has finished a chunk of: its code for them is loaded and compiled. Guarded by the pool's lock.</summary>
+        public HashSet<int> WarmMaps { get; } = new HashSet<int>();
+
         /// <summary>When the item now running started, as far as the parent can tell: the later of its chunk's dispatch and the last result.</summary>
         public long CurrentItemStartTicks
         {
