@@ -1,0 +1,200 @@
+using System;
+using System.IO;
+using ProcessPool.Engine.Protocol;
+using Xunit;
+
+namespace ProcessPool.Engine.Tests
+{
+    public sealed class ProtocolTests
+    {
+        private static MemoryStream Frames(params (FrameType Type, byte[] Body)[] frames)
+        {
+            var stream = new MemoryStream();
+            var writer = new FrameWriter(stream);
+            foreach (var (type, body) in frames) writer.Write(type, body, 0, body.Length);
+            stream.Position = 0;
+            return stream;
+        }
+
+        [Fact]
+        public void Frames_RoundTrip_TypeAndBody()
+        {
+            var body = new ByteBuffer();
+            body.WriteInt32(-7);
+            body.WriteInt64(long.MaxValue);
+            body.WriteString("héllo");
+            body.WriteString(null);
+            body.WriteBlob(new byte[] { 1, 2, 3 });
+            var reader = new FrameReader(Frames((FrameType.ItemDone, body.ToArray()), (FrameType.Shutdown, Array.Empty<byte>())));
+
+            Assert.True(reader.TryRead(out var type, out var fields));
+            Assert.Equal(FrameType.ItemDone, type);
+            Assert.Equal(-7, fields.ReadInt32());
+            Assert.Equal(long.MaxValue, fields.ReadInt64());
+            Assert.Equal("héllo", fields.ReadString());
+            Assert.Null(fields.ReadString());
+            Assert.Equal(new byte[] { 1, 2, 3 }, fields.ReadBlob());
+            Assert.True(fields.AtEnd);
+            Assert.True(reader.TryRead(out type, out _));
+            Assert.Equal(FrameType.Shutdown, type);
+            Assert.False(reader.TryRead(out _, out _));
+        }
+
+        [Fact]
+        public void Read_WrongMark_IsMalformed()
+        {
+            var error = Assert.Throws<ProtocolException>(() => new FrameReader(new MemoryStream("hello world\n"u8.ToArray())).TryRead(out _, out _));
+            Assert.Contains("Malformed frame", error.Message);
+            Assert.Contains("hello ", error.Message);
+        }
+
+        [Fact]
+        public void Read_UnknownType_IsMalformed()
+        {
+            var bytes = new byte[] { ProtocolConstants.FrameMark, 0x7F, 0, 0, 0, 0 };
+            Assert.Contains("unknown frame type 0x7F", Assert.Throws<ProtocolException>(() => new FrameReader(new MemoryStream(bytes)).TryRead(out _, out _)).Message);
+        }
+
+        [Fact]
+        public void Read_LengthOverLimit_IsRefusedBeforeAllocating()
+        {
+            var bytes = new byte[] { ProtocolConstants.FrameMark, (byte)FrameType.Chunk, 0, 0, 0, 0x40 };
+            var error = Assert.Throws<ProtocolException>(() => new FrameReader(new MemoryStream(bytes), maxFrameBytes: 1024).TryRead(out _, out _));
+            Assert.Contains("Oversized frame", error.Message);
+        }
+
+        [Theory]
+        [InlineData(3)]
+        [InlineData(8)]
+        public void Read_StreamEndsMidFrame_IsTruncated(int keep)
+        {
+            var whole = Frames((FrameType.ChunkDone, new byte[24])).ToArray();
+            var error = Assert.Throws<ProtocolException>(() => new FrameReader(new MemoryStream(whole, 0, keep)).TryRead(out _, out _));
+            Assert.Contains("Truncated frame", error.Message);
+        }
+
+        [Fact]
+        public void BodyReader_ShortBody_ThrowsProtocolErrorNotIndexError()
+        {
+            var body = new BodyReader(new byte[] { 5, 0, 0, 0, 1 }, 0, 5);
+            Assert.Throws<ProtocolException>(() => body.ReadBlob());
+        }
+
+        [Fact]
+        public void BodyReader_ImplausibleCount_IsRefused()
+        {
+            var body = new BodyReader(new byte[] { 0xFF, 0xFF, 0xFF, 0x7F }, 0, 4);
+            Assert.Throws<ProtocolException>(() => body.ReadCount(4));
+        }
+
+        [Fact]
+        public void Hello_WrongVersion_NamesBothVersions()
+        {
+            var buffer = new ByteBuffer();
+            new HelloMessage(9, 1, new[] { "method" }, "x").WriteTo(buffer);
+            var body = new BodyReader(buffer.ToArray(), 0, buffer.Length);
+            var error = Assert.Throws<ProtocolException>(() => HelloMessage.ReadFrom(ref body));
+            Assert.Contains("version 9", error.Message);
+            Assert.Contains($"speaks {ProtocolConstants.Version}", error.Message);
+        }
+    }
+
+    public sealed class WorkerLaunchTests
+    {
+        [Theory]
+        [InlineData("plain", "plain")]
+        [InlineData("with space", "\"with space\"")]
+        [InlineData("", "\"\"")]
+        [InlineData("say \"hi\"", "\"say \\\"hi\\\"\"")]
+        [InlineData("C:\\dir with space\\", "\"C:\\dir with space\\\\\"")]
+        public void CommandLine_QuotesEachArgumentSoItSplitsBack(string argument, string expected)
+        {
+            Assert.Equal(expected, new WorkerLaunch("x", new[] { argument }).CommandLine());
+        }
+    }
+
+    public sealed class ChunkSizerTests
+    {
+        [Fact]
+        public void Explicit_AlwaysWins()
+        {
+            var sizer = new ChunkSizer(7, TimeSpan.FromMilliseconds(50), null, 2, null);
+            sizer.Observe(7, 1);
+            Assert.Equal(7, sizer.NextSize);
+        }
+
+        [Fact]
+        public void Adaptive_StartsAtOne_GrowsAtMostEightfoldTowardTarget()
+        {
+            var sizer = new ChunkSizer(null, TimeSpan.FromMilliseconds(50), null, 2, null);
+            Assert.Equal(1, sizer.NextSize);
+            sizer.Observe(1, 10);              // 10 µs an item: 5000 would fill 50 ms
+            Assert.Equal(8, sizer.NextSize);
+            sizer.Observe(8, 80);
+            Assert.Equal(64, sizer.NextSize);
+            for (int i = 0; i < 10; i++) sizer.Observe(sizer.NextSize, sizer.NextSize * 10L);
+            Assert.Equal(ChunkSizer.MaxAdaptiveSize, sizer.NextSize);
+        }
+
+        [Fact]
+        public void Adaptive_SlowItems_ShrinkToOne()
+        {
+            var sizer = new ChunkSizer(null, TimeSpan.FromMilliseconds(50), null, 2, null);
+            sizer.Observe(1, 10);
+            sizer.Observe(8, 8 * 200_000);
+            Assert.Equal(1, sizer.NextSize);
+        }
+
+        [Fact]
+        public void KnownCount_KeepsAboutFourChunksPerWorker()
+        {
+            var sizer = new ChunkSizer(null, TimeSpan.FromSeconds(10), 1000, 2, null);
+            for (int i = 0; i < 5; i++) sizer.Observe(sizer.NextSize, 1);
+            Assert.Equal(125, sizer.NextSize);
+        }
+
+        [Fact]
+        public void TaskLimit_CapsTheChunk()
+        {
+            var sizer = new ChunkSizer(null, TimeSpan.FromSeconds(10), null, 2, 25);
+            for (int i = 0; i < 5; i++) sizer.Observe(sizer.NextSize, 1);
+            Assert.Equal(25, sizer.NextSize);
+        }
+    }
+
+    public sealed class ProgressEstimatorTests
+    {
+        [Fact]
+        public void Rate_CountsCompletionsInTheWindow()
+        {
+            long f = System.Diagnostics.Stopwatch.Frequency;
+            var progress = new ProgressEstimator(0);
+            for (int i = 0; i < 100; i++) progress.Record(f * i / 100); // 100 items over 1 s
+            Assert.InRange(progress.Rate(f), 95, 105);
+        }
+
+        [Fact]
+        public void Rate_ForgetsCompletionsOlderThanTheWindow()
+        {
+            long f = System.Diagnostics.Stopwatch.Frequency;
+            var progress = new ProgressEstimator(0);
+            progress.Record(0, 1000);
+            Assert.Equal(0, progress.Rate(f * 60));
+        }
+
+        [Theory]
+        [InlineData(50, 200L, 25)]
+        [InlineData(10, null, -1)]
+        [InlineData(300, 200L, 100)]
+        public void Percent_KnownAndUnknownTotals(long completed, long? total, int expected) =>
+            Assert.Equal(expected, ProgressEstimator.Percent(completed, total));
+
+        [Fact]
+        public void Remaining_IsLeftOverRate()
+        {
+            Assert.Equal(TimeSpan.FromSeconds(15), ProgressEstimator.Remaining(25, 100, 5));
+            Assert.Null(ProgressEstimator.Remaining(25, null, 5));
+            Assert.Null(ProgressEstimator.Remaining(25, 100, 0));
+        }
+    }
+}
