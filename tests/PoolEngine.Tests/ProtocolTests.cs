@@ -25,10 +25,10 @@ namespace ProcessPool.Engine.Tests
             body.WriteString("héllo");
             body.WriteString(null);
             body.WriteBlob(new byte[] { 1, 2, 3 });
-            var reader = new FrameReader(Frames((FrameType.ItemDone, body.ToArray()), (FrameType.Shutdown, Array.Empty<byte>())));
+            var reader = new FrameReader(Frames((FrameType.ItemsDone, body.ToArray()), (FrameType.Shutdown, Array.Empty<byte>())));
 
             Assert.True(reader.TryRead(out var type, out var fields));
-            Assert.Equal(FrameType.ItemDone, type);
+            Assert.Equal(FrameType.ItemsDone, type);
             Assert.Equal(-7, fields.ReadInt32());
             Assert.Equal(long.MaxValue, fields.ReadInt64());
             Assert.Equal("héllo", fields.ReadString());

@@ -33,6 +33,7 @@ namespace ProcessPool.Engine
         private readonly WorkerPool _pool;
         private readonly object _sync = new object();
         private readonly Slot[] _slots;
+        private readonly int _mask;
         private readonly Queue<long> _completedOrder = new Queue<long>();
         private readonly long _startTicks = Stopwatch.GetTimestamp();
         private readonly ProgressEstimator _progress;
@@ -52,7 +53,11 @@ namespace ProcessPool.Engine
             Sizer = new ChunkSizer(options.ChunkSize, options.TargetChunkDuration, options.ExpectedCount, workers, maxTasksPerWorker);
             // Enough room for every worker to hold two chunks and have two more queued, so the bound never starves them.
             Capacity = options.MaxItemsInFlight ?? (int)Math.Min(1 << 20, Math.Max(1024L, (long)workers * Sizer.MaxSize * 4));
-            _slots = new Slot[Capacity];
+            // The ring is a power of two so a sequence maps to its slot with a mask, not a 64-bit division per item.
+            int ring = 1;
+            while (ring < Capacity) ring <<= 1;
+            _slots = new Slot[ring];
+            _mask = ring - 1;
             _progress = new ProgressEstimator(_startTicks);
             if (options.RunTimeout is TimeSpan limit) RunDeadlineTicks = _startTicks + (long)(limit.TotalSeconds * Stopwatch.Frequency);
         }
@@ -96,19 +101,49 @@ namespace ProcessPool.Engine
             lock (_sync)
             {
                 if (_inputComplete) throw new InvalidOperationException("Input was already completed.");
-                if (!WaitLocked(() => _stopped || _submitted - _lowWater < Capacity, wait, cancellationToken)) return false;
+                if (!WaitLocked(HasRoomOrStoppedLocked, wait, cancellationToken)) return false;
                 ThrowIfStoppedLocked();
                 long sequence = _submitted++;
-                _slots[sequence % Capacity] = new Slot { Tag = tag, State = Pending };
+                _slots[sequence & _mask] = new Slot { Tag = tag, State = Pending };
                 _openSequences.Add(sequence);
                 _openItems.Add(item);
                 _openBytes += item.Length;
-                if (_openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes || _pool.HasIdleWorker)
+                if (_openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes)
                     sealedChunk = SealLocked();
             }
             if (sealedChunk != null) _pool.Enqueue(sealedChunk);
             return true;
         }
+
+        /// <summary>Adds items in order, waiting for room as needed; one lock per batch instead of per item (used by feeders).</summary>
+        internal void SubmitBatch(List<byte[]> items, CancellationToken cancellationToken = default)
+        {
+            int next = 0;
+            while (next < items.Count)
+            {
+                var sealedChunks = new List<Chunk>();
+                lock (_sync)
+                {
+                    if (_inputComplete) throw new InvalidOperationException("Input was already completed.");
+                    WaitLocked(HasRoomOrStoppedLocked, Timeout.InfiniteTimeSpan, cancellationToken);
+                    ThrowIfStoppedLocked();
+                    while (next < items.Count && _submitted - _lowWater < Capacity)
+                    {
+                        var item = items[next++];
+                        long sequence = _submitted++;
+                        _slots[sequence & _mask] = new Slot { State = Pending };
+                        _openSequences.Add(sequence);
+                        _openItems.Add(item);
+                        _openBytes += item.Length;
+                        if (_openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes)
+                            sealedChunks.Add(SealLocked());
+                    }
+                }
+                foreach (var chunk in sealedChunks) _pool.Enqueue(chunk);
+            }
+        }
+
+        private bool HasRoomOrStoppedLocked() => _stopped || _submitted - _lowWater < Capacity;
 
         /// <summary>Says no more items will come; results then end after the last one.</summary>
         public void CompleteInput()
@@ -145,7 +180,7 @@ namespace ProcessPool.Engine
         /// <summary>Blocks until a result can be taken or no more will come; false on timeout.</summary>
         public bool WaitForResult(TimeSpan timeout, CancellationToken cancellationToken = default)
         {
-            lock (_sync) return WaitLocked(() => CanTakeLocked() || FinishedLocked(), timeout, cancellationToken);
+            lock (_sync) return WaitLocked(CanTakeOrFinishedLocked, timeout, cancellationToken);
         }
 
         /// <summary>Blocks until a result can be taken, the bound has room for another item, or the map finished; false on timeout. Lets a single thread both feed and drain.</summary>
@@ -172,19 +207,22 @@ namespace ProcessPool.Engine
         /// <summary>All results, blocking as needed; throws the map's <see cref="Fault"/> after the results delivered before it.</summary>
         public IEnumerable<ItemResult> GetResults(CancellationToken cancellationToken = default)
         {
+            // Taken in batches: one lock per batch rather than per result.
+            var batch = new List<ItemResult>(256);
             while (true)
             {
-                ItemResult result;
                 lock (_sync)
                 {
-                    WaitLocked(() => CanTakeLocked() || FinishedLocked(), Timeout.InfiniteTimeSpan, cancellationToken);
-                    if (!TryTakeLocked(out result))
+                    WaitLocked(CanTakeOrFinishedLocked, Timeout.InfiniteTimeSpan, cancellationToken);
+                    while (batch.Count < 256 && TryTakeLocked(out var result)) batch.Add(result);
+                    if (batch.Count == 0)
                     {
                         if (_fault != null) throw _fault;
                         yield break;
                     }
                 }
-                yield return result;
+                foreach (var result in batch) yield return result;
+                batch.Clear();
             }
         }
 
@@ -210,17 +248,25 @@ namespace ProcessPool.Engine
 
         internal bool IsPending(long sequence)
         {
-            lock (_sync) return !_stopped && _slots[sequence % Capacity].State == Pending;
+            lock (_sync) return !_stopped && _slots[sequence & _mask].State == Pending;
         }
 
-        internal void ItemSucceeded(long sequence, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration)
+        /// <summary>Completes a batch of items that succeeded on one worker, under one lock and with one wake-up.</summary>
+        internal void ItemsSucceeded(List<CompletedItem> items, int workerId, int processId, DateTime receivedUtc)
         {
             lock (_sync)
             {
-                ref Slot slot = ref _slots[sequence % Capacity];
-                if (_stopped || slot.State != Pending) return;
-                slot.Attempts++;
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, null, workerId, processId, started, duration, slot.Attempts));
+                if (_stopped) return;
+                foreach (var item in items)
+                {
+                    ref Slot slot = ref _slots[item.Sequence & _mask];
+                    if (slot.State != Pending) continue;
+                    slot.Attempts++;
+                    var duration = TimeSpan.FromTicks(item.Micros * 10);
+                    CompleteLocked(item.Sequence, ref slot, new ItemResult(item.Sequence, slot.Tag, item.Records, null, workerId, processId, receivedUtc - duration, duration, slot.Attempts), pulse: false);
+                }
+                _progress.Record(Stopwatch.GetTimestamp(), items.Count);
+                PulseLocked();
             }
             CheckDone();
         }
@@ -230,7 +276,7 @@ namespace ProcessPool.Engine
         {
             lock (_sync)
             {
-                ref Slot slot = ref _slots[sequence % Capacity];
+                ref Slot slot = ref _slots[sequence & _mask];
                 if (_stopped || slot.State != Pending) return null;
                 slot.Attempts++;
                 if (slot.Attempts <= Options.RetryCount) return new Chunk(this, new[] { sequence }, new[] { item });
@@ -245,7 +291,7 @@ namespace ProcessPool.Engine
         {
             lock (_sync)
             {
-                ref Slot slot = ref _slots[sequence % Capacity];
+                ref Slot slot = ref _slots[sequence & _mask];
                 if (_stopped || slot.State != Pending) return null;
                 slot.Attempts++;
                 slot.Crashes++;
@@ -282,20 +328,21 @@ namespace ProcessPool.Engine
             return chunk;
         }
 
-        private void CompleteLocked(long sequence, ref Slot slot, ItemResult result)
+        private void CompleteLocked(long sequence, ref Slot slot, ItemResult result, bool pulse = true)
         {
             slot.Result = result;
             slot.State = Completed;
             _completed++;
             if (result.Succeeded) _succeeded++; else _failed++;
             if (!Options.Ordered) _completedOrder.Enqueue(sequence);
+            if (!pulse) return;
             _progress.Record(Stopwatch.GetTimestamp());
             PulseLocked();
         }
 
         private bool CanTakeLocked() =>
             Options.Ordered
-                ? _lowWater < _submitted && _slots[_lowWater % Capacity].State == Completed
+                ? _lowWater < _submitted && _slots[_lowWater & _mask].State == Completed
                 : _completedOrder.Count > 0;
 
         private bool TryTakeLocked(out ItemResult result)
@@ -303,18 +350,20 @@ namespace ProcessPool.Engine
             result = null!;
             if (!CanTakeLocked()) return false;
             long sequence = Options.Ordered ? _lowWater : _completedOrder.Dequeue();
-            ref Slot slot = ref _slots[sequence % Capacity];
+            ref Slot slot = ref _slots[sequence & _mask];
             result = slot.Result!;
             slot = new Slot { State = Taken };
             _taken++;
-            while (_lowWater < _submitted && _slots[_lowWater % Capacity].State == Taken)
+            while (_lowWater < _submitted && _slots[_lowWater & _mask].State == Taken)
             {
-                _slots[_lowWater % Capacity].State = Empty;
+                _slots[_lowWater & _mask].State = Empty;
                 _lowWater++;
             }
             PulseLocked();
             return true;
         }
+
+        private bool CanTakeOrFinishedLocked() => CanTakeLocked() || FinishedLocked();
 
         private bool AllCompletedLocked() => _stopped || (_inputComplete && _completed == _submitted);
 

@@ -39,7 +39,7 @@ namespace ProcessPool.Engine
         {
             options.Validate();
             _options = options;
-            _timer = new Timer(_ => Tick(), null, 100, 100);
+            _timer = new Timer(_ => Tick(), null, TickMilliseconds, TickMilliseconds);
             if (options.StartEagerly)
             {
                 lock (_gate) EnsureWorkersLocked(force: true);
@@ -60,8 +60,6 @@ namespace ProcessPool.Engine
 
         /// <summary>Lifecycle state.</summary>
         public PoolState State { get { lock (_gate) return _state; } }
-
-        internal bool HasIdleWorker => _hasIdleWorker;
 
         /// <summary>Process ids of the workers alive now.</summary>
         public IReadOnlyList<int> GetWorkerProcessIds()
@@ -133,7 +131,17 @@ namespace ProcessPool.Engine
             {
                 try
                 {
-                    foreach (var item in items) map.Submit(item);
+                    var batch = new List<byte[]>(256);
+                    foreach (var item in items)
+                    {
+                        batch.Add(item);
+                        if (batch.Count == 256)
+                        {
+                            map.SubmitBatch(batch);
+                            batch.Clear();
+                        }
+                    }
+                    map.SubmitBatch(batch);
                     map.CompleteInput();
                 }
                 catch (Exception error) when (map.IsStopped)
@@ -460,14 +468,14 @@ namespace ProcessPool.Engine
 
         // ---- scheduling (all under _gate) --------------------------------------------------------
 
-        private void DispatchLocked()
+        /// <param name="sealPartial">Only the timer passes true: a worker idle at a tick takes whatever the producers have, so output streams while input trickles in, yet a busy producer is never cut into tiny chunks.</param>
+        private void DispatchLocked(bool sealPartial = false)
         {
             while (true)
             {
                 if (_ready.Count == 0)
                 {
-                    // Nothing sealed yet and a worker is idle: send what the producers have so far instead of waiting for full chunks.
-                    if (!_workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0)) break;
+                    if (!sealPartial || !_workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0)) break;
                     foreach (var map in _maps)
                     {
                         var open = map.TrySealOpenChunk();
@@ -612,7 +620,13 @@ namespace ProcessPool.Engine
             if (_state != PoolState.Running) throw new PoolClosedException($"The pool '{Name}' is {_state.ToString().ToLowerInvariant()}; it accepts no new work.");
         }
 
-        /// <summary>Every 100 ms: start and item timeouts, idle workers, run timeouts.</summary>
+        /// <summary>
+        /// Timer period. Besides timeouts, the tick hands a partly filled chunk to an idle worker, so a producer that
+        /// pauses still has its items running within this time, while a busy producer fills whole chunks.
+        /// </summary>
+        private const int TickMilliseconds = 20;
+
+        /// <summary>Every tick: start and item timeouts, idle workers, run timeouts, partial chunks for idle workers.</summary>
         private void Tick()
         {
             var kills = new List<(WorkerProcess Worker, KillReason Reason, long Sequence)>();
@@ -643,7 +657,7 @@ namespace ProcessPool.Engine
                 }
                 foreach (var map in _maps)
                     if (now > map.RunDeadlineTicks) expired.Add(map);
-                if (_hasIdleWorker && _maps.Count > 0) DispatchLocked();
+                if (_hasIdleWorker && _maps.Count > 0) DispatchLocked(sealPartial: true);
             }
             foreach (var (worker, reason, sequence) in kills)
             {

@@ -251,8 +251,8 @@ namespace ProcessPool.Engine
                 LastActivityTicks = Stopwatch.GetTimestamp();
                 switch (type)
                 {
-                    case FrameType.ItemDone:
-                        current = OnItemDone(ref body, current);
+                    case FrameType.ItemsDone:
+                        current = OnItemsDone(ref body, current);
                         break;
                     case FrameType.ChunkDone:
                         long chunkId = body.ReadInt64();
@@ -283,37 +283,57 @@ namespace ProcessPool.Engine
             }
         }
 
-        private Chunk OnItemDone(ref BodyReader body, Chunk? current)
-        {
-            long chunkId = body.ReadInt64();
-            int index = body.ReadInt32();
-            long micros = body.ReadInt64();
-            int count = body.ReadCount(5);
-            var records = count == 0 ? Array.Empty<OutputRecord>() : new OutputRecord[count];
-            for (int i = 0; i < count; i++)
-            {
-                var kind = (RecordKind)body.ReadByte();
-                if (kind > RecordKind.Progress) throw new ProtocolException($"Unknown record kind {(int)kind}.");
-                records[i] = new OutputRecord(kind, body.ReadBlob() ?? Array.Empty<byte>());
-            }
-            ErrorInfo? error = body.ReadByte() == 0 ? null : ErrorInfo.ReadFrom(ref body);
+        private readonly List<CompletedItem> _successes = new List<CompletedItem>();
 
-            if (current == null || current.Id != chunkId) current = _pool.PeekInFlight(this);
-            if (current == null || current.Id != chunkId || index != current.NextIndex)
-                throw new ProtocolException($"Result for item {index} of chunk {chunkId} arrived out of order.");
-            var duration = TimeSpan.FromTicks(micros * 10);
-            var started = DateTime.UtcNow - duration;
-            long sequence = current.Sequences[index];
-            if (error == null)
-                current.Map.ItemSucceeded(sequence, records, Id, ProcessId, started, duration);
-            else
+        /// <summary>Delivers a batch of results; consecutive successes of one chunk reach the map under one lock.</summary>
+        private Chunk? OnItemsDone(ref BodyReader body, Chunk? current)
+        {
+            int count = body.ReadCount(16);
+            var now = DateTime.UtcNow;
+            for (int n = 0; n < count; n++)
             {
-                var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, started, duration);
-                if (retry != null) _pool.Requeue(new[] { retry });
+                long chunkId = body.ReadInt64();
+                int index = body.ReadInt32();
+                long micros = body.ReadInt64();
+                int recordCount = body.ReadCount(5);
+                var records = recordCount == 0 ? Array.Empty<OutputRecord>() : new OutputRecord[recordCount];
+                for (int i = 0; i < recordCount; i++)
+                {
+                    var kind = (RecordKind)body.ReadByte();
+                    if (kind > RecordKind.Progress) throw new ProtocolException($"Unknown record kind {(int)kind}.");
+                    records[i] = new OutputRecord(kind, body.ReadBlob() ?? Array.Empty<byte>());
+                }
+                ErrorInfo? error = body.ReadByte() == 0 ? null : ErrorInfo.ReadFrom(ref body);
+
+                if (current == null || current.Id != chunkId)
+                {
+                    DeliverSuccesses(current, now);
+                    current = _pool.PeekInFlight(this);
+                }
+                if (current == null || current.Id != chunkId || index != current.NextIndex)
+                    throw new ProtocolException($"Result for item {index} of chunk {chunkId} arrived out of order.");
+                long sequence = current.Sequences[index];
+                if (error == null)
+                    _successes.Add(new CompletedItem(sequence, records, micros));
+                else
+                {
+                    DeliverSuccesses(current, now);
+                    var duration = TimeSpan.FromTicks(micros * 10);
+                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration);
+                    if (retry != null) _pool.Requeue(new[] { retry });
+                }
+                current.NextIndex = index + 1;
             }
-            current.NextIndex = index + 1;
+            DeliverSuccesses(current, now);
             CurrentItemStartTicks = Stopwatch.GetTimestamp();
             return current;
+        }
+
+        private void DeliverSuccesses(Chunk? chunk, DateTime now)
+        {
+            if (_successes.Count == 0 || chunk == null) return;
+            chunk.Map.ItemsSucceeded(_successes, Id, ProcessId, now);
+            _successes.Clear();
         }
 
         private (int? exitCode, int? signal) AwaitExit()

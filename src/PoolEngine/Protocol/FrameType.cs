@@ -6,7 +6,7 @@ namespace ProcessPool.Engine.Protocol
         Hello = 0x01,
         Ready = 0x02,
         SetupFailed = 0x03,
-        ItemDone = 0x04,
+        ItemsDone = 0x04,
         ChunkDone = 0x05,
         Heartbeat = 0x06,
         DefineFailed = 0x07,

@@ -5,7 +5,7 @@ using ProcessPool.Engine.Protocol;
 namespace ProcessPool.Engine.Worker
 {
     /// <summary>
-    /// Where a runner reports a chunk's items. Each item's records are gathered and sent as one ItemDone frame when
+    /// Where a runner reports a chunk's items. Each item's records are gathered and sent as one entry of an ItemsDone frame when
     /// the item ends, so the parent receives an item's outputs together. Used by the worker's main thread only.
     /// </summary>
     public sealed class ChunkSink
@@ -78,7 +78,7 @@ namespace ProcessPool.Engine.Worker
                 _body.WriteByte(1);
                 error.WriteTo(_body);
             }
-            _channel.SendItemDone(_body, _flushEachItem ? long.MaxValue : micros);
+            _channel.AddItemResult(_body, sendNow: _flushEachItem || micros > 2000);
             _current = -1;
         }
     }

@@ -21,6 +21,9 @@ namespace ProcessPool.Engine.Worker
         private long _memorySampledTicks;
         private long _workingSet;
         private bool _dirty;
+        private readonly ByteBuffer _batch = new ByteBuffer(64 * 1024);
+        private int _batchCount;
+        private const int MaxBatchBytes = 256 * 1024;
 
         public ProtocolChannel(Stream output) => _writer = new FrameWriter(new BufferedStream(output, 64 * 1024));
 
@@ -64,23 +67,46 @@ namespace ProcessPool.Engine.Worker
             body.WriteInt64(WorkingSet);
         });
 
-        public void SendItemDone(ByteBuffer body, long itemMicros)
+        /// <summary>
+        /// Adds one item's result to the open ItemsDone batch. Consecutive results share a frame so the parent takes
+        /// one lock and wakes its consumer once per batch, not per item. A slow item's result goes out at once; fast
+        /// ones ride along with the next flush, which the pulse thread forces within a few ms so that a following
+        /// item that hangs cannot hold them back.
+        /// </summary>
+        public void AddItemResult(ByteBuffer entry, bool sendNow)
         {
             lock (_writer.SyncRoot)
             {
-                _writer.Write(FrameType.ItemDone, body);
+                if (_batchCount == 0)
+                {
+                    _batch.Clear();
+                    _batch.WriteInt32(0);
+                }
+                _batch.WriteBytes(entry.RawData, 0, entry.Length);
+                _batchCount++;
                 long now = Stopwatch.GetTimestamp();
                 _lastWriteTicks = now;
-                // A slow item's result goes out at once; fast ones ride along with the next flush, which the
-                // pulse thread forces within a few ms so that a following item that hangs cannot hold them back.
-                if (itemMicros > 2000 || now - _lastFlushTicks > FlushIntervalTicks)
+                if (sendNow || now - _lastFlushTicks > FlushIntervalTicks)
                 {
+                    SealBatchLocked();
                     _writer.Flush();
                     _lastFlushTicks = now;
                     _dirty = false;
                 }
-                else _dirty = true;
+                else
+                {
+                    if (_batch.Length > MaxBatchBytes) SealBatchLocked();
+                    _dirty = true;
+                }
             }
+        }
+
+        private void SealBatchLocked()
+        {
+            if (_batchCount == 0) return;
+            _batch.PatchInt32(0, _batchCount);
+            _writer.Write(FrameType.ItemsDone, _batch);
+            _batchCount = 0;
         }
 
         /// <summary>Flushes results still sitting in the buffer; called every few ms by the pulse thread.</summary>
@@ -89,6 +115,7 @@ namespace ProcessPool.Engine.Worker
             lock (_writer.SyncRoot)
             {
                 if (!_dirty) return;
+                SealBatchLocked();
                 _writer.Flush();
                 _lastFlushTicks = Stopwatch.GetTimestamp();
                 _dirty = false;
@@ -99,6 +126,7 @@ namespace ProcessPool.Engine.Worker
         {
             lock (_writer.SyncRoot)
             {
+                SealBatchLocked(); // results always precede the ChunkDone (or any control frame) that follows them
                 _control.Clear();
                 fill(_control);
                 _writer.Write(type, _control);
