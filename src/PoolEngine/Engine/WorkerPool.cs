@@ -11,7 +11,7 @@ namespace ProcessPool.Engine
     /// A pool of reused worker processes that run maps.
     /// <code>
     /// producer ─Submit─► MapRun (bounded slots, open chunk) ─seal─► ready queue ─Dispatch─► worker outbox ─writer─► stdin
-    /// consumer ◄─TryTake─ MapRun (reorder) ◄─ItemDone─ reader thread ◄─ frames on stdout ◄─ worker loop ◄────────┘
+    /// consumer ◄─TryTake─ MapRun (reorder) ◄─ItemsDone─ reader thread ◄─ frames on stdout ◄─ worker loop ◄────────┘
     /// </code>
     /// Scheduling state (workers, queues, maps) is guarded by <c>_gate</c>; a map's own lock may be taken inside it,
     /// never the reverse. A worker that dies hands its unfinished chunks back: the item it was running is re-run alone
