@@ -1,0 +1,126 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Text;
+
+namespace ProcessPool.Engine.Diagnostics
+{
+    /// <summary>
+    /// A job log in the spirit of GNU parallel's <c>--joblog</c>: one tab-separated line per item, written as results
+    /// are taken, so whoever owns a scheduled run can read the next morning which item ran where, for how long, how
+    /// many times, and how it ended. Columns: <see cref="Header"/>.
+    /// </summary>
+    public static class JobLogFormat
+    {
+        /// <summary>The first line of every log.</summary>
+        public const string Header = "Seq\tWorkerPid\tStartUtc\tSeconds\tAttempts\tOutcome\tError";
+
+        /// <summary>How an item ended, as the Outcome column spells it.</summary>
+        public static string Outcome(Exception? error) => error switch
+        {
+            null => "Succeeded",
+            ItemTimeoutException => "TimedOut",
+            WorkerTerminatedException => "WorkerTerminated",
+            _ => "Failed",
+        };
+
+        /// <summary>The line for one result.</summary>
+        public static string Line(ItemResult result) =>
+            Line(result.Sequence, result.ProcessId, result.StartedUtc, result.Duration, result.Attempts, result.Error);
+
+        /// <summary>
+        /// The line for one item: its position in the input (from 0), the worker's pid (0 when no worker ran it), the
+        /// start of its last attempt (ISO 8601, UTC), its run time in seconds, attempts, outcome and the error message
+        /// (tabs and line breaks escaped so each item stays on one line).
+        /// </summary>
+        public static string Line(long sequence, int processId, DateTime startedUtc, TimeSpan duration, int attempts, Exception? error)
+        {
+            var line = new StringBuilder(96);
+            line.Append(sequence.ToString(CultureInfo.InvariantCulture)).Append('\t');
+            line.Append(processId.ToString(CultureInfo.InvariantCulture)).Append('\t');
+            line.Append(startedUtc == default ? "" : startedUtc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)).Append('\t');
+            line.Append(duration.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)).Append('\t');
+            line.Append(attempts.ToString(CultureInfo.InvariantCulture)).Append('\t');
+            line.Append(Outcome(error)).Append('\t');
+            if (error != null) Escape(line, ErrorText(error));
+            return line.ToString();
+        }
+
+        private static string ErrorText(Exception error) =>
+            error is RemoteItemException remote ? remote.RemoteType + ": " + remote.RemoteMessage : error.Message;
+
+        /// <summary>Appends <paramref name="text"/> with backslash, tab, CR and LF escaped as <c>\\ \t \r \n</c>.</summary>
+        public static void Escape(StringBuilder line, string text)
+        {
+            foreach (char c in text)
+            {
+                switch (c)
+                {
+                    case '\\': line.Append("\\\\"); break;
+                    case '\t': line.Append("\\t"); break;
+                    case '\r': line.Append("\\r"); break;
+                    case '\n': line.Append("\\n"); break;
+                    default: line.Append(c); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes a job log file: the header, then one line per result. The file is created (or truncated) when opened.
+    /// Lines are flushed at most every <see cref="FlushInterval"/> and on dispose, so a long run costs no write per item
+    /// yet a log read during the run is at most that far behind. Thread-safe.
+    /// </summary>
+    public sealed class JobLogWriter : IDisposable
+    {
+        /// <summary>Longest a written line stays in the buffer.</summary>
+        public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
+
+        private readonly StreamWriter _writer;
+        private readonly object _sync = new object();
+        private long _lastFlushTicks = Stopwatch.GetTimestamp();
+        private bool _disposed;
+
+        /// <summary>Creates or truncates the file at <paramref name="path"/> and writes the header.</summary>
+        public JobLogWriter(string path)
+        {
+            Path = System.IO.Path.GetFullPath(path);
+            var stream = new FileStream(Path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            _writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
+            _writer.WriteLine(JobLogFormat.Header);
+            _writer.Flush();
+        }
+
+        /// <summary>The log's full path.</summary>
+        public string Path { get; }
+
+        /// <summary>Appends the line of <paramref name="result"/>.</summary>
+        public void Write(ItemResult result)
+        {
+            string line = JobLogFormat.Line(result);
+            lock (_sync)
+            {
+                if (_disposed) return;
+                _writer.WriteLine(line);
+                long now = Stopwatch.GetTimestamp();
+                if (now - _lastFlushTicks >= FlushInterval.TotalSeconds * Stopwatch.Frequency)
+                {
+                    _writer.Flush();
+                    _lastFlushTicks = now;
+                }
+            }
+        }
+
+        /// <summary>Flushes and closes the file.</summary>
+        public void Dispose()
+        {
+            lock (_sync)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                _writer.Dispose();
+            }
+        }
+    }
+}
