@@ -28,8 +28,7 @@ namespace ProcessPool.Engine.Tests
         [MemberData(nameof(PoisonCases))]
         public void PoisonItem_FailsAlone_OthersComplete_NoLeak(string method, int chunkSize, Type errorType, string message)
         {
-            var pool = new WorkerPool(Options(2));
-            try
+            WithPool(Options(2), pool =>
             {
                 var input = method == "ThrowIfNegative" ? Input.Select(x => x == Payloads.Poison ? -1 : x).ToArray() : Input;
                 var results = Run(pool, input, Method(method, o => { o.ChunkSize = chunkSize; o.ItemTimeout = TimeSpan.FromSeconds(1); }));
@@ -40,15 +39,13 @@ namespace ProcessPool.Engine.Tests
                 Assert.IsType(errorType, failed.Error);
                 Assert.Contains(message, failed.Error!.Message);
                 foreach (var ok in results.Where(r => r.Succeeded))
-                    Assert.Equal(2 * Input[ok.Sequence] is var expected && method == "ThrowIfNegative" ? Input[ok.Sequence] : 2 * Input[ok.Sequence], Decode<int>(ok));
+                {
+                    int x = Input[ok.Sequence];
+                    Assert.Equal(method == "ThrowIfNegative" ? x : 2 * x, Decode<int>(ok));
+                }
                 // The pool is still usable afterwards.
                 Assert.Equal(new[] { 2, 4 }, Run(pool, new[] { 1, 2 }, Method("Double")).Select(Decode<int>));
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         [Fact]
@@ -73,8 +70,7 @@ namespace ProcessPool.Engine.Tests
         [Fact]
         public void ItemTimeout_KillsAndReplacesWorker_OnlyThatItemFails()
         {
-            var pool = new WorkerPool(Options(1));
-            try
+            WithPool(Options(1), pool =>
             {
                 Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(30)));
                 var before = pool.GetWorkerProcessIds().Single();
@@ -84,34 +80,23 @@ namespace ProcessPool.Engine.Tests
                 Assert.Equal(TimeSpan.FromMilliseconds(500), timeout.Timeout);
                 Assert.True(Eventually(() => !IsAlive(before)));
                 Assert.DoesNotContain(before, pool.GetWorkerProcessIds());
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         [Fact]
         public void UserCodeWritingToStdout_DoesNotCorruptTheProtocol()
         {
-            var pool = new WorkerPool(Options(2));
-            var output = new List<string>();
-            pool.EventRaised += (_, e) => { if (e.Kind == PoolEventKind.WorkerOutput) lock (output) output.Add(e.Message); };
-            try
+            WithPool(Options(2), pool =>
             {
+                var output = new List<string>();
+                pool.EventRaised += (_, e) => { if (e.Kind == PoolEventKind.WorkerOutput) lock (output) output.Add(e.Message); };
                 var results = Run(pool, Enumerable.Range(0, 10), Method("Noisy", o => o.ChunkSize = 2));
                 Assert.Equal(Enumerable.Range(0, 10).Select(x => 2 * x), results.Select(Decode<int>));
                 Assert.Equal(0, pool.GetStats().WorkersLost);
                 // What user code printed went to the worker's stderr, which the pool surfaces as events.
                 Assert.True(Eventually(() => { lock (output) return output.Any(m => m.Contains("garbage from a child process")); }));
                 Assert.Contains(output, m => m.Contains("garbage from Console.WriteLine"));
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         public static IEnumerable<object[]> BrokenProtocolCases() => new[]
@@ -125,22 +110,16 @@ namespace ProcessPool.Engine.Tests
         [MemberData(nameof(BrokenProtocolCases))]
         public void WorkerBreakingProtocol_IsReplaced_ItemFailsWithProtocolCause(string mode, string cause)
         {
-            var pool = new WorkerPool(Options(1, FakeLaunch(mode)));
-            var lost = new List<string>();
-            pool.EventRaised += (_, e) => { if (e.Kind == PoolEventKind.WorkerLost) lock (lost) lost.Add(e.Message); };
-            try
+            WithPool(Options(1, FakeLaunch(mode)), pool =>
             {
+                var lost = new List<string>();
+                pool.EventRaised += (_, e) => { if (e.Kind == PoolEventKind.WorkerLost) lock (lost) lost.Add(e.Message); };
                 var result = Run(pool, new[] { 1 }, Method("Double")).Single();
                 var error = Assert.IsType<WorkerTerminatedException>(result.Error);
                 Assert.Contains(cause, error.Message);
                 Assert.True(Eventually(() => { lock (lost) return lost.Count >= 2; }));
                 Assert.Contains(cause, lost[0]);
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         public static IEnumerable<object[]> StartFailureCases() => new[]
@@ -153,19 +132,13 @@ namespace ProcessPool.Engine.Tests
         [MemberData(nameof(StartFailureCases))]
         public void WorkerFailingHandshake_BreaksThePoolWithTheReason(string mode, string reason)
         {
-            var pool = new WorkerPool(Options(2, FakeLaunch(mode)));
-            try
+            WithPool(Options(2, FakeLaunch(mode)), pool =>
             {
                 var map = pool.StartMap(Method("Double"), Encode(new[] { 1 }));
                 var error = Assert.Throws<BrokenPoolException>(() => map.GetResults().ToList());
                 Assert.Contains(reason, error.Message);
                 Assert.Throws<BrokenPoolException>(() => pool.StartMap(Method("Double")));
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         [Fact]
@@ -173,18 +146,12 @@ namespace ProcessPool.Engine.Tests
         {
             var options = Options(1, FakeLaunch("silent"));
             options.StartTimeout = TimeSpan.FromSeconds(1);
-            var pool = new WorkerPool(options);
-            try
+            WithPool(options, pool =>
             {
                 var map = pool.StartMap(Method("Double"), Encode(new[] { 1 }));
                 var error = Assert.Throws<BrokenPoolException>(() => map.GetResults().ToList());
                 Assert.Contains("Handshake failed", error.Message);
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         [Fact]
@@ -206,20 +173,14 @@ namespace ProcessPool.Engine.Tests
                 Initializer = "ProcessPool.TestMethods.Payloads::FailInit",
                 InitializerArguments = "[\"no database\"]",
             }.Encode();
-            var pool = new WorkerPool(options);
-            try
+            WithPool(options, pool =>
             {
                 var map = pool.StartMap(Method("Double"), Encode(new[] { 1 }));
                 var error = Assert.Throws<BrokenPoolException>(() => map.GetResults().ToList());
                 Assert.Contains("initializer refused: no database", error.Message);
                 var remote = Assert.IsType<RemoteItemException>(error.InnerException);
                 Assert.Equal(typeof(InvalidOperationException).FullName, remote.RemoteType);
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         [Fact]
@@ -227,22 +188,16 @@ namespace ProcessPool.Engine.Tests
         {
             var options = Options(1);
             options.MaxWorkerMemoryBytes = 150L * 1024 * 1024;
-            var pool = new WorkerPool(options);
-            var recycled = new List<string>();
-            pool.EventRaised += (_, e) => { if (e.Kind == PoolEventKind.WorkerRecycled) lock (recycled) recycled.Add(e.Message); };
-            try
+            WithPool(options, pool =>
             {
+                var recycled = new List<string>();
+                pool.EventRaised += (_, e) => { if (e.Kind == PoolEventKind.WorkerRecycled) lock (recycled) recycled.Add(e.Message); };
                 // Each item hoards 64 MB more: the worker crosses 150 MB within a few items and must be replaced.
                 var results = Run(pool, Enumerable.Repeat(64, 6), Method("Hoard", o => o.ChunkSize = 1));
                 Assert.All(results, r => Assert.True(r.Succeeded));
                 Assert.True(results.Select(Decode<int>).Max() < 6, "a fresh worker must have started with an empty hoard");
                 Assert.Contains(recycled, m => m.Contains("working set"));
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
     }
 }

@@ -15,8 +15,7 @@ namespace ProcessPool.Engine.Tests
         public void Map_RandomWorkersKilled_OutputEqualsSerial(bool ordered)
         {
             const int count = 100_000;
-            var pool = new WorkerPool(Options(2));
-            try
+            WithPool(Options(2), pool =>
             {
                 Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(30)));
                 var random = new Random(7);
@@ -45,12 +44,7 @@ namespace ProcessPool.Engine.Tests
                 Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), bySequence.Select(r => r.Sequence));
                 Assert.Equal(Enumerable.Range(0, count).Select(x => 2 * x), bySequence.Select(Decode<int>));
                 Assert.True(kills > 0);
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
     }
 }

@@ -50,8 +50,7 @@ namespace ProcessPool.Engine.Tests
         {
             var options = Options(2);
             options.IdleTimeout = TimeSpan.FromMilliseconds(300);
-            var pool = new WorkerPool(options);
-            try
+            WithPool(options, pool =>
             {
                 Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(30)));
                 var first = pool.GetWorkerProcessIds();
@@ -59,12 +58,7 @@ namespace ProcessPool.Engine.Tests
                 Assert.True(Eventually(() => first.All(pid => !IsAlive(pid))));
                 Assert.Equal(new[] { 2, 4, 6 }, Run(pool, new[] { 1, 2, 3 }, Method("Double")).Select(Decode<int>));
                 Assert.Empty(pool.GetWorkerProcessIds().Intersect(first));
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         [Fact]
@@ -72,20 +66,14 @@ namespace ProcessPool.Engine.Tests
         {
             var options = Options(2);
             options.MaxTasksPerWorker = 25;
-            var pool = new WorkerPool(options);
-            try
+            WithPool(options, pool =>
             {
                 var results = Run(pool, Enumerable.Range(0, 200), Method("WhoAmI"));
                 var served = results.Select(Decode<int[]>).ToList();
                 Assert.True(served.Select(r => r[0]).Distinct().Count() >= 8, "200 items at 25 per worker need at least 8 workers");
                 Assert.All(served, r => Assert.InRange(r[1], 1, 25));
                 Assert.True(pool.GetStats().WorkersRecycled >= 6);
-            }
-            finally
-            {
-                pool.Dispose();
-                AssertNoLeaks(pool);
-            }
+            });
         }
 
         [Fact]

@@ -47,6 +47,15 @@ namespace ProcessPool.Engine.Tests
             try { return !Process.GetProcessById(pid).HasExited; } catch (ArgumentException) { return false; }
         }
 
+        /// <summary>Runs <paramref name="test"/> on a new pool, disposes it, then asserts it left no process behind.</summary>
+        public static void WithPool(PoolOptions options, Action<WorkerPool> test)
+        {
+            var pool = new WorkerPool(options);
+            try { test(pool); }
+            finally { pool.Dispose(); }
+            AssertNoLeaks(pool);
+        }
+
         /// <summary>Asserts every process the pool ever started is gone (and reaped) within a generous bound.</summary>
         public static void AssertNoLeaks(WorkerPool pool, int seconds = 15)
         {
