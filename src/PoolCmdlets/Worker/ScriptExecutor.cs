@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using System.Text;
+using ProcessPool.Commands.Codec;
+using ProcessPool.Engine;
+using ProcessPool.Engine.Worker;
+
+namespace ProcessPool.Commands.Worker
+{
+    /// <summary>
+    /// One map's script block inside a worker. A chunk runs as ONE PowerShell invocation of a small driver script (a
+    /// pipeline per item would cost tens of microseconds more per item): the driver walks the chunk through
+    /// <see cref="ChunkContext"/>, whose enumerator ends one item and begins the next, and pipes each item into the
+    /// user's block so <c>$_</c>, <c>process {}</c> and <c>param()</c> behave as in <c>ForEach-Object</c>.
+    /// Output and every stream are captured by DataAdded handlers, which PowerShell raises synchronously on this
+    /// (the pipeline) thread, so each record lands on the item that is running. There is no try/catch around the
+    /// user's block, so a statement-terminating error is reported and the block goes on, as it would locally; a
+    /// terminating error (<c>throw</c>) ends the driver, the item fails, and the driver is started again on the rest.
+    /// </summary>
+    internal sealed class ScriptExecutor : IMapExecutor
+    {
+        private readonly ScriptRunner _runner;
+        private readonly ChunkContext _context;
+        private readonly PowerShell _ps;
+        private readonly PSDataCollection<PSObject> _input = new PSDataCollection<PSObject>();
+        /// <summary>Of object, not PSObject: PowerShell then hands over what the script wrote, unwrapped, so the codec's fast path needs no member lookup.</summary>
+        private readonly PSDataCollection<object> _output = new PSDataCollection<object>();
+        private readonly string? _location;
+        private readonly int _depth;
+
+        public ScriptExecutor(ScriptRunner runner, ScriptPayload payload)
+        {
+            _runner = runner;
+            _depth = payload.Depth;
+            _location = payload.Location;
+            var ast = Parse(payload.Script);
+            _context = new ChunkContext(runner.Bind(payload.Script), payload.ArgumentList, payload.UsingValues);
+            _input.Complete();
+
+            _ps = PowerShell.Create();
+            _ps.Runspace = runner.Runspace;
+            // A trampoline: text given to AddScript is interpreted on every call, a bound script block is compiled once.
+            _ps.AddScript("param($__ppDriver, $__pp) & $__ppDriver $__pp", useLocalScope: true)
+               .AddArgument(runner.Bind(Driver(payload, NeedsPipeline(ast))))
+               .AddArgument(_context);
+
+            _output.DataAdded += (_, e) => _context.Emit(RecordKind.Output, PSCodec.Encode(_output[e.Index], _depth));
+            var streams = _ps.Streams;
+            streams.Error.DataAdded += (_, e) => _context.Emit(RecordKind.Error, PSCodec.Encode(streams.Error[e.Index], 1));
+            streams.Warning.DataAdded += (_, e) => _context.Emit(RecordKind.Warning, PSCodec.Encode(streams.Warning[e.Index].Message, 0));
+            streams.Verbose.DataAdded += (_, e) => _context.Emit(RecordKind.Verbose, PSCodec.Encode(streams.Verbose[e.Index].Message, 0));
+            streams.Debug.DataAdded += (_, e) => _context.Emit(RecordKind.Debug, PSCodec.Encode(streams.Debug[e.Index].Message, 0));
+            streams.Information.DataAdded += (_, e) => _context.Emit(RecordKind.Information, PSCodec.Encode(streams.Information[e.Index], 2));
+            streams.Progress.DataAdded += (_, e) => _context.Emit(RecordKind.Progress, PSCodec.Encode(streams.Progress[e.Index], 1));
+        }
+
+        /// <summary>Parses the script, so a syntax error fails the map's definition with the parser's own message.</summary>
+        private static ScriptBlockAst Parse(string script)
+        {
+            var ast = Parser.ParseInput(script, out _, out var errors);
+            if (errors.Length > 0) throw new ParseException(errors);
+            return ast;
+        }
+
+        /// <summary>A block with <c>begin</c>/<c>process</c>/<c>end</c> blocks needs its item piped in; a plain block just reads <c>$_</c>, which is much cheaper.</summary>
+        private static bool NeedsPipeline(ScriptBlockAst ast) =>
+            ast.BeginBlock != null || ast.ProcessBlock != null || ast.DynamicParamBlock != null || (ast.EndBlock != null && !ast.EndBlock.Unnamed);
+
+        /// <summary>
+        /// The driver: <c>$using:</c> stand-ins and preferences live in its local scope (the user's block is a child
+        /// scope and sees them; nothing reaches global scope). The item is the driver's <c>$_</c>, which a plain block
+        /// sees; a block with a <c>process {}</c> block gets it piped in (<c>,</c> keeps an array item whole). The
+        /// one-pass <c>do</c> loop catches a stray <c>break</c> or <c>continue</c>, which would otherwise end the chunk.
+        /// Each item runs in its own scope, so one item's variables never reach the next.
+        /// </summary>
+        private static string Driver(ScriptPayload payload, bool pipeline)
+        {
+            var text = new StringBuilder("param($__pp)\n$__ppBlock = $__pp.Block\n$__ppArgs = $__pp.Arguments\n");
+            for (int i = 0; i < payload.UsingValues.Length; i++)
+                text.Append("${").Append(ScriptPayload.UsingVariableName(i)).Append("} = $__pp.Using[").Append(i).Append("]\n");
+            if (payload.Verbose) text.Append("$VerbosePreference = 'Continue'\n");
+            if (payload.Debug) text.Append("$DebugPreference = 'Continue'\n");
+            text.Append(pipeline
+                ? "foreach ($_ in $__pp) { do { ,$_ | & $__ppBlock @__ppArgs } while ($false) }\n"
+                : "foreach ($_ in $__pp) { do { & $__ppBlock @__ppArgs } while ($false) }\n");
+            return text.ToString();
+        }
+
+        public void RunChunk(IReadOnlyList<ArraySegment<byte>> items, ChunkSink sink)
+        {
+            _runner.EnterLocation(_location);
+            _context.Start(items, sink);
+            // Each pass runs until the chunk ends or an item's terminating error ends the driver; every pass moves
+            // the enumerator at least one step, so the loop ends.
+            while (_context.HasWork)
+            {
+                try
+                {
+                    _ps.Invoke(_input, _output, null);
+                }
+                catch (Exception error) when (_context.InItem)
+                {
+                    _context.FailCurrent(error);
+                }
+                finally
+                {
+                    _output.Clear();
+                    _ps.Streams.ClearStreams();
+                }
+            }
+            _context.Finish();
+        }
+
+        public void Dispose()
+        {
+            _ps.Dispose();
+            _runner.Released();
+        }
+    }
+}
