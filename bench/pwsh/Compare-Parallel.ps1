@@ -1,0 +1,364 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+    Invoke-PoolMap against foreach, ForEach-Object -Parallel, Start-ThreadJob and Start-Job, in one run, on the same input.
+
+.DESCRIPTION
+    Four workloads, each timed -Repeat times (medians reported), every result checked:
+
+      a  trivial    100,000 items, $_ * 2. foreach, ForEach-Object -Parallel and Invoke-PoolMap (default pool) run all of
+                    them; Start-ThreadJob and Start-Job, one job per item, run a sample of -JobSampleCount items and are
+                    reported per item. Target: Invoke-PoolMap >= 50x the throughput of ForEach-Object -Parallel
+                    (<= ~33 us an item end to end).
+      b  cpu        200 items of ~30 ms CPU each (a SHA-256 loop calibrated on this machine), 2 workers.
+                    Target: Invoke-PoolMap >= 1.8x serial.
+      c  cold       a cold default pool's first result (1 | Invoke-PoolMap { $_ } right after the default pool was
+                    removed) vs one '<this pwsh> -NoProfile -c 1'. Target: < 2x one pwsh start.
+      d  one-liner  Get-ChildItem <2,000 small files> | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash } vs the same
+                    pipeline with ForEach-Object and ForEach-Object -Parallel. Target: >= 1.5x ForEach-Object.
+
+    Progress is switched off for every contender ($ProgressPreference = 'SilentlyContinue'), so no bar is timed.
+    Run it in a fresh process: pwsh -NoProfile -File bench/pwsh/Compare-Parallel.ps1
+
+.PARAMETER ModulePath
+    The ProcessPool manifest to import. Default: out/ProcessPool/ProcessPool.psd1 under the repository root
+    (what 'dotnet build' lays out).
+
+.PARAMETER Repeat
+    Timed runs per contender and workload; the median is reported. Each workload also runs once untimed first.
+
+.PARAMETER Workload
+    Which workloads to run: Trivial, Cpu, Cold, OneLiner (all by default; 'Cpu,Cold' works from pwsh -File too).
+
+.PARAMETER TrivialCount
+    Items of the trivial workload.
+
+.PARAMETER JobSampleCount
+    Items (one job each) that Start-Job and Start-ThreadJob run in the trivial workload.
+
+.PARAMETER CpuCount
+    Items of the CPU workload.
+
+.PARAMETER CpuMilliseconds
+    CPU time of one item of the CPU workload, calibrated in this process before the workload starts.
+
+.PARAMETER CpuWorkers
+    Workers (pool size, -ThrottleLimit) of the CPU workload.
+
+.PARAMETER FileCount
+    Files of the one-liner workload (1 to 4 KB of random bytes each, in a temporary directory removed at the end).
+
+.PARAMETER MarkdownPath
+    Also write the result table (Markdown) to this file.
+
+.PARAMETER PassThru
+    Also return the rows of the table as objects.
+
+.EXAMPLE
+    pwsh -NoProfile -File bench/pwsh/Compare-Parallel.ps1
+
+    The whole comparison with the defaults: 3 timed runs of each contender on each workload.
+
+.EXAMPLE
+    pwsh -NoProfile -File bench/pwsh/Compare-Parallel.ps1 -Workload Cpu, Cold -Repeat 5
+
+    Only the CPU-bound and cold-start workloads, 5 timed runs each.
+#>
+[CmdletBinding()]
+param(
+    [string] $ModulePath,
+
+    [ValidateRange(1, 100)]
+    [int] $Repeat = 3,
+
+    [string[]] $Workload = @('Trivial', 'Cpu', 'Cold', 'OneLiner'),
+
+    [ValidateRange(1, 100000000)]
+    [int] $TrivialCount = 100000,
+
+    [ValidateRange(1, 1000)]
+    [int] $JobSampleCount = 30,
+
+    [ValidateRange(1, 1000000)]
+    [int] $CpuCount = 200,
+
+    [ValidateRange(1, 10000)]
+    [int] $CpuMilliseconds = 30,
+
+    [ValidateRange(1, 1024)]
+    [int] $CpuWorkers = 2,
+
+    [ValidateRange(1, 1000000)]
+    [int] $FileCount = 2000,
+
+    [string] $MarkdownPath,
+
+    [switch] $PassThru
+)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+Set-StrictMode -Version 3.0
+
+# pwsh -File passes '-Workload Cpu,Cold' as one string: split it here.
+$Workload = @($Workload -split ',' | ForEach-Object Trim | Where-Object { $_ })
+foreach ($name in $Workload) {
+    if ($name -notin 'Trivial', 'Cpu', 'Cold', 'OneLiner') { throw "Unknown workload '$name': use Trivial, Cpu, Cold or OneLiner." }
+}
+
+if (-not $ModulePath) {
+    $ModulePath = Join-Path (Split-Path (Split-Path $PSScriptRoot -Parent) -Parent) 'out/ProcessPool/ProcessPool.psd1'
+}
+if (-not (Test-Path -LiteralPath $ModulePath)) {
+    throw "No ProcessPool module at '$ModulePath'. Build it first (dotnet build at the repository root) or pass -ModulePath."
+}
+$module = Import-Module -Name (Resolve-Path -LiteralPath $ModulePath).ProviderPath -PassThru -ErrorAction Stop
+$pwshPath = (Get-Process -Id $PID).Path
+$workers = [Environment]::ProcessorCount
+
+# ---------------------------------------------------------------------------------------------------------- helpers
+
+function Get-Median([double[]] $Values) {
+    $sorted = [double[]]($Values | Sort-Object)
+    $n = $sorted.Count
+    if ($n % 2) { return $sorted[($n - 1) / 2] }
+    return ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2
+}
+
+# Runs $Warmup (default: $Action) once untimed (JIT, caches, warm workers), then $Action -Repeat times timed.
+# $Action returns its results; $Check throws when they are wrong. Returns the median in seconds and every timing.
+function Measure-Contender {
+    param([string] $Name, [scriptblock] $Action, [scriptblock] $Check, [scriptblock] $BeforeEach, [scriptblock] $Warmup)
+    if ($BeforeEach) { & $BeforeEach }
+    $null = if ($Warmup) { & $Warmup } else { & $Action }
+    $seconds = foreach ($run in 1..$Repeat) {
+        if ($BeforeEach) { & $BeforeEach }
+        [GC]::Collect()
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $result = & $Action
+        $watch.Stop()
+        if ($Check) { & $Check $result }
+        $watch.Elapsed.TotalSeconds
+    }
+    $median = Get-Median $seconds
+    Write-Host ('  {0,-34} median {1,10:N1} ms   runs: {2}' -f $Name, ($median * 1000), (($seconds | ForEach-Object { '{0:N0}' -f ($_ * 1000) }) -join ', '))
+    [pscustomobject]@{ Name = $Name; Median = $median; Seconds = $seconds }
+}
+
+function Assert-Equal($Expected, $Actual, [string] $What) {
+    $e = @($Expected); $a = @($Actual)
+    if ($e.Count -ne $a.Count) { throw "${What}: expected $($e.Count) results, got $($a.Count)." }
+    for ($i = 0; $i -lt $e.Count; $i++) {
+        if ($e[$i] -ne $a[$i]) { throw "${What}: result $i is '$($a[$i])', expected '$($e[$i])'." }
+    }
+}
+
+function Assert-SameSet($Expected, $Actual, [string] $What) {
+    Assert-Equal ($Expected | Sort-Object) ($Actual | Sort-Object) $What
+}
+
+$rows = [Collections.Generic.List[object]]::new()
+function Add-Row([string] $Workload, [string] $Contender, [long] $Items, [double] $Seconds, [string] $Ratio, [string] $Target, [object] $Met) {
+    $rows.Add([pscustomobject]@{
+        Workload  = $Workload
+        Contender = $Contender
+        Items     = $Items
+        MedianMs  = [math]::Round($Seconds * 1000, 1)
+        UsPerItem = if ($Items -gt 1) { [math]::Round($Seconds * 1e6 / $Items, 1) } else { $null }
+        Ratio     = $Ratio
+        Target    = $Target
+        Met       = if ($null -eq $Met) { '' } elseif ($Met) { 'yes' } else { 'NO' }
+    })
+}
+
+# Below 0.1x a ratio reads better as 'N times slower'.
+function Format-Ratio([double] $Value) {
+    if ($Value -gt 0 -and $Value -lt 0.1) { return '1/{0:N0}x' -f (1 / $Value) }
+    '{0:N2}x' -f $Value
+}
+
+# Removes the default pool so the next Invoke-PoolMap without -Pool starts a new one, cold.
+function Remove-DefaultPool {
+    Get-ProcessPool | Where-Object IsDefault | Remove-ProcessPool -Force
+}
+
+# Other work on the machine skews every number: show the load average where the OS has one.
+function Get-LoadText {
+    if (Test-Path -LiteralPath /proc/loadavg) { return 'load average ' + ((Get-Content -LiteralPath /proc/loadavg -Raw).Split(' ')[0..2] -join ' ') }
+    return $null
+}
+
+$tempDir = $null
+$benchPools = [Collections.Generic.List[object]]::new()
+
+Write-Host ("ProcessPool {0} from {1}" -f $module.Version, (Split-Path $module.Path -Parent))
+Write-Host ("PowerShell {0} on {1}; {2} processors; {3} timed runs per contender (median); {4}" -f $PSVersionTable.PSVersion, [Runtime.InteropServices.RuntimeInformation]::OSDescription, $workers, $Repeat, (Get-LoadText))
+
+try {
+    # ------------------------------------------------------------------------------------------------- a: trivial
+    if ('Trivial' -in $Workload) {
+        Write-Host "`na) $('{0:N0}' -f $TrivialCount) trivial items (`$_ * 2), $workers workers; jobs on a sample of $JobSampleCount"
+        $items = [int[]](1..$TrivialCount)
+        $expected = foreach ($x in $items) { $x * 2 }
+        $sample = [int[]]$items[0..($JobSampleCount - 1)]
+        $expectedSample = foreach ($x in $sample) { $x * 2 }
+
+        $serial = Measure-Contender 'foreach' { foreach ($x in $items) { $x * 2 } } { param($r) Assert-Equal $expected $r 'foreach' }
+        # Warm-ups of the slow contenders run on a few items: a full untimed pass would cost minutes and warm nothing more.
+        $parallel = Measure-Contender 'ForEach-Object -Parallel' -Warmup {
+            $sample | ForEach-Object -Parallel { $_ * 2 } -ThrottleLimit $workers
+        } -Action {
+            $items | ForEach-Object -Parallel { $_ * 2 } -ThrottleLimit $workers
+        } -Check { param($r) Assert-SameSet $expected $r 'ForEach-Object -Parallel' }
+        $threadJob = Measure-Contender "Start-ThreadJob (sample)" -Warmup {
+            Start-ThreadJob { 1 } | Receive-Job -Wait -AutoRemoveJob
+        } -Action {
+            $jobs = foreach ($x in $sample) { Start-ThreadJob { $using:x * 2 } -ThrottleLimit $workers }
+            $jobs | Receive-Job -Wait -AutoRemoveJob
+        } -Check { param($r) Assert-SameSet $expectedSample $r 'Start-ThreadJob' }
+        $job = Measure-Contender "Start-Job (sample)" -Warmup {
+            Start-Job { 1 } | Receive-Job -Wait -AutoRemoveJob
+        } -Action {
+            $jobs = foreach ($x in $sample) { Start-Job { $using:x * 2 } }
+            $jobs | Receive-Job -Wait -AutoRemoveJob
+        } -Check { param($r) Assert-SameSet $expectedSample $r 'Start-Job' }
+        $pool = Measure-Contender 'Invoke-PoolMap (default pool)' { $items | Invoke-PoolMap { $_ * 2 } } { param($r) Assert-Equal $expected $r 'Invoke-PoolMap' }
+
+        $poolUs = $pool.Median * 1e6 / $TrivialCount
+        Add-Row 'a trivial' 'foreach' $TrivialCount $serial.Median '' '' $null
+        Add-Row 'a trivial' 'ForEach-Object -Parallel' $TrivialCount $parallel.Median '1.00x (baseline)' '' $null
+        Add-Row 'a trivial' 'Start-ThreadJob (per item)' $JobSampleCount $threadJob.Median (Format-Ratio (($parallel.Median / $TrivialCount) / ($threadJob.Median / $JobSampleCount))) '' $null
+        Add-Row 'a trivial' 'Start-Job (per item)' $JobSampleCount $job.Median (Format-Ratio (($parallel.Median / $TrivialCount) / ($job.Median / $JobSampleCount))) '' $null
+        $ratio = $parallel.Median / $pool.Median
+        Add-Row 'a trivial' 'Invoke-PoolMap (default pool)' $TrivialCount $pool.Median (Format-Ratio $ratio) '>= 50x, <= ~33 us/item' (($ratio -ge 50) -and ($poolUs -le 33.4))
+        Remove-Variable items, expected
+    }
+
+    # ----------------------------------------------------------------------------------------------------- b: cpu
+    if ('Cpu' -in $Workload) {
+        # One item: $n SHA-256 hashes of a 64 KB buffer, then the item itself; $n calibrated for -CpuMilliseconds here.
+        $work = {
+            param($n)
+            $sha = [Security.Cryptography.SHA256]::Create()
+            $buffer = [byte[]]::new(65536)
+            for ($i = 0; $i -lt $n; $i++) { $null = $sha.ComputeHash($buffer) }
+            $sha.Dispose()
+        }
+        # Calibration: the best of 3 timings (noise only adds time), rescaled until it is within 5% of the target.
+        $rounds = 100
+        foreach ($step in 1..8) {
+            $best = [double]::MaxValue
+            foreach ($try in 1..3) {
+                $watch = [Diagnostics.Stopwatch]::StartNew(); & $work $rounds; $watch.Stop()
+                $best = [math]::Min($best, $watch.Elapsed.TotalMilliseconds)
+            }
+            if ([math]::Abs($best - $CpuMilliseconds) -le 0.05 * $CpuMilliseconds) { break }
+            $rounds = [math]::Max(1, [int]($rounds * $CpuMilliseconds / $best))
+        }
+        Write-Host ("`nb) {0} items of ~{1} ms CPU ({2} SHA-256 hashes of 64 KB, {3:N1} ms measured), {4} workers" -f $CpuCount, $CpuMilliseconds, $rounds, $best, $CpuWorkers)
+
+        $items = [int[]](1..$CpuCount)
+        $cpuPool = New-ProcessPool -Size $CpuWorkers -Name 'bench-cpu'
+        $benchPools.Add($cpuPool)
+
+        $serial = Measure-Contender 'foreach' {
+            foreach ($x in $items) { & $work $rounds; $x }
+        } { param($r) Assert-Equal $items $r 'foreach' }
+        $parallel = Measure-Contender 'ForEach-Object -Parallel' {
+            $items | ForEach-Object -Parallel {
+                $n = $using:rounds
+                $sha = [Security.Cryptography.SHA256]::Create()
+                $buffer = [byte[]]::new(65536)
+                for ($i = 0; $i -lt $n; $i++) { $null = $sha.ComputeHash($buffer) }
+                $sha.Dispose()
+                $_
+            } -ThrottleLimit $CpuWorkers
+        } { param($r) Assert-SameSet $items $r 'ForEach-Object -Parallel' }
+        $pool = Measure-Contender 'Invoke-PoolMap' {
+            $items | Invoke-PoolMap -Pool $cpuPool -ArgumentList $rounds {
+                param($n)
+                $sha = [Security.Cryptography.SHA256]::Create()
+                $buffer = [byte[]]::new(65536)
+                for ($i = 0; $i -lt $n; $i++) { $null = $sha.ComputeHash($buffer) }
+                $sha.Dispose()
+                $_
+            }
+        } { param($r) Assert-Equal $items $r 'Invoke-PoolMap' }
+
+        Add-Row 'b cpu' 'foreach' $CpuCount $serial.Median '1.00x (baseline)' '' $null
+        $parallelSpeedup = $serial.Median / $parallel.Median
+        Add-Row 'b cpu' "ForEach-Object -Parallel ($CpuWorkers)" $CpuCount $parallel.Median (Format-Ratio $parallelSpeedup) '' $null
+        $speedup = $serial.Median / $pool.Median
+        Add-Row 'b cpu' "Invoke-PoolMap ($CpuWorkers workers)" $CpuCount $pool.Median (Format-Ratio $speedup) '>= 1.8x serial' ($speedup -ge 1.8)
+    }
+
+    # ---------------------------------------------------------------------------------------------------- c: cold
+    if ('Cold' -in $Workload) {
+        Write-Host "`nc) cold default pool ($workers workers) -> first result, vs one '$(Split-Path $pwshPath -Leaf) -NoProfile -c 1'"
+        $start = Measure-Contender 'pwsh -NoProfile -c 1' {
+            $out = & $pwshPath -NoProfile -c 1
+            if ($LASTEXITCODE -ne 0) { throw "pwsh exited with $LASTEXITCODE" }
+            $out
+        } { param($r) Assert-Equal @('1') @("$r") 'pwsh' }
+        $cold = Measure-Contender 'cold default pool, first result' -BeforeEach { Remove-DefaultPool } -Action {
+            1 | Invoke-PoolMap { $_ } | Select-Object -First 1
+        } -Check { param($r) Assert-Equal @(1) $r 'cold Invoke-PoolMap' }
+        $warm = Measure-Contender 'warm default pool, first result' -Action {
+            1 | Invoke-PoolMap { $_ } | Select-Object -First 1
+        } -Check { param($r) Assert-Equal @(1) $r 'warm Invoke-PoolMap' }
+
+        Add-Row 'c cold' 'pwsh -NoProfile -c 1' 1 $start.Median '1.00x (baseline)' '' $null
+        $ratio = $cold.Median / $start.Median
+        Add-Row 'c cold' 'Invoke-PoolMap, cold default pool' 1 $cold.Median (Format-Ratio $ratio) '< 2x one pwsh start' ($ratio -lt 2)
+        Add-Row 'c cold' 'Invoke-PoolMap, warm default pool' 1 $warm.Median (Format-Ratio ($warm.Median / $start.Median)) '' $null
+    }
+
+    # ----------------------------------------------------------------------------------------------- d: one-liner
+    if ('OneLiner' -in $Workload) {
+        $tempDir = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+        $null = New-Item -ItemType Directory -Path $tempDir
+        $random = [Random]::new(42)
+        for ($i = 0; $i -lt $FileCount; $i++) {
+            $bytes = [byte[]]::new($random.Next(1024, 4097))
+            $random.NextBytes($bytes)
+            [IO.File]::WriteAllBytes((Join-Path $tempDir ('file{0:D5}.bin' -f $i)), $bytes)
+        }
+        Write-Host "`nd) Get-ChildItem <$FileCount files of 1-4 KB> | ... { (Get-FileHash `$_.FullName).Hash }"
+        $expected = Get-ChildItem -LiteralPath $tempDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+
+        $serial = Measure-Contender 'ForEach-Object' {
+            Get-ChildItem -LiteralPath $tempDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+        } { param($r) Assert-Equal $expected $r 'ForEach-Object' }
+        $parallel = Measure-Contender 'ForEach-Object -Parallel' {
+            Get-ChildItem -LiteralPath $tempDir -File | ForEach-Object -Parallel { (Get-FileHash $_.FullName).Hash } -ThrottleLimit $workers
+        } { param($r) Assert-SameSet $expected $r 'ForEach-Object -Parallel' }
+        $pool = Measure-Contender 'Invoke-PoolMap' {
+            Get-ChildItem -LiteralPath $tempDir -File | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash }
+        } { param($r) Assert-Equal $expected $r 'Invoke-PoolMap' }
+
+        Add-Row 'd one-liner' 'ForEach-Object' $FileCount $serial.Median '1.00x (baseline)' '' $null
+        Add-Row 'd one-liner' "ForEach-Object -Parallel ($workers)" $FileCount $parallel.Median (Format-Ratio ($serial.Median / $parallel.Median)) '' $null
+        $speedup = $serial.Median / $pool.Median
+        Add-Row 'd one-liner' "Invoke-PoolMap (default pool)" $FileCount $pool.Median (Format-Ratio $speedup) '>= 1.5x ForEach-Object' ($speedup -ge 1.5)
+    }
+}
+finally {
+    foreach ($p in $benchPools) { Remove-ProcessPool -Pool $p -Force -ErrorAction SilentlyContinue }
+    Remove-DefaultPool
+    if ($tempDir -and (Test-Path -LiteralPath $tempDir)) { Remove-Item -LiteralPath $tempDir -Recurse -Force }
+}
+
+# ---------------------------------------------------------------------------------------------------------- report
+$lines = [Collections.Generic.List[string]]::new()
+$lines.Add('| workload | contender | items | median ms | µs/item | ratio | target | met |')
+$lines.Add('|---|---|--:|--:|--:|--:|---|---|')
+foreach ($row in $rows) {
+    $lines.Add(('| {0} | {1} | {2:N0} | {3:N1} | {4} | {5} | {6} | {7} |' -f $row.Workload, $row.Contender, $row.Items, $row.MedianMs,
+        $(if ($null -ne $row.UsPerItem) { '{0:N1}' -f $row.UsPerItem } else { '' }), $row.Ratio, $row.Target, $row.Met))
+}
+Write-Host ''
+if (Get-LoadText) { Write-Host "At the end: $(Get-LoadText)" }
+Write-Host 'Ratios: a) throughput vs ForEach-Object -Parallel (jobs per item); b, d) speedup vs the serial pipeline; c) time vs one pwsh start.'
+$lines | ForEach-Object { Write-Host $_ }
+if ($MarkdownPath) { Set-Content -LiteralPath $MarkdownPath -Value $lines -Encoding utf8 }
+if ($PassThru) { $rows }
