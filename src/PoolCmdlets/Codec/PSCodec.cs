@@ -1,4 +1,5 @@
 using System;
+using System.Collections;
 using System.IO;
 using System.Management.Automation;
 using System.Management.Automation.Internal;
@@ -47,8 +48,17 @@ namespace ProcessPool.Commands.Codec
             return value;
         }
 
-        /// <summary>CliXml text to an object (a deserialized property bag for types PowerShell cannot rehydrate).</summary>
-        public static object? Deserialize(string cliXml) => PSSerializer.Deserialize(cliXml);
+        /// <summary>
+        /// CliXml text to an object (a deserialized property bag for types PowerShell cannot rehydrate). An array comes
+        /// back as an array, not as the ArrayList the deserializer makes of it, so an array item stays an array.
+        /// </summary>
+        public static object? Deserialize(string cliXml)
+        {
+            object? value = PSSerializer.Deserialize(cliXml);
+            if (value is PSObject pso && pso.BaseObject is ArrayList list && pso.TypeNames.Count > 0 && pso.TypeNames[0] == "Deserialized.System.Object[]")
+                return list.ToArray();
+            return value;
+        }
 
         /// <summary>UTF-8 CliXml bytes of <paramref name="value"/>, for setup and payload messages.</summary>
         public static byte[] ToCliXmlBytes(object? value, int depth) => Encoding.UTF8.GetBytes(PSSerializer.Serialize(value, depth));

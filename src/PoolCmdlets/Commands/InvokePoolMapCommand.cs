@@ -86,7 +86,7 @@ namespace ProcessPool.Commands
 
         /// <summary>Serialization depth of objects that travel as CliXml (default 1, as in remoting and jobs).</summary>
         [Parameter(ParameterSetName = ScriptBlockSet)]
-        [ValidateRange(0, 100)]
+        [ValidateRange(1, 100)]
         public int Depth { get; set; } = 1;
 
         /// <summary>Shows no progress bar.</summary>

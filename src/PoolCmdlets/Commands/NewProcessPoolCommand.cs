@@ -111,13 +111,7 @@ namespace ProcessPool.Commands
             }
             try
             {
-                // The first ready worker proves the setup works; the others keep starting in the background.
-                while (!pool.WaitForWorkers(TimeSpan.FromMilliseconds(100), 1))
-                {
-                    while (events.TryDequeue(out var e)) WriteVerbose($"ProcessPool '{name}': {e.Message}");
-                    if (_stop.IsCancellationRequested) throw new PipelineStoppedException();
-                }
-                while (events.TryDequeue(out var e)) WriteVerbose($"ProcessPool '{name}': {e.Message}");
+                WaitForFirstWorker(pool, name, events);
             }
             catch (Exception error)
             {
@@ -129,6 +123,32 @@ namespace ProcessPool.Commands
             }
             pool.EventRaised -= onEvent;
             WriteObject(handle);
+        }
+
+        /// <summary>
+        /// Waits until one worker is ready: it proves the setup works (the others keep starting in the background).
+        /// The engine retries a failed start only when work is waiting, so here a start that fails with no other
+        /// worker on the way is the pool's failure, reported with the worker's own reason.
+        /// </summary>
+        private void WaitForFirstWorker(WorkerPool pool, string name, System.Collections.Concurrent.ConcurrentQueue<PoolEvent> events)
+        {
+            var deadline = DateTime.UtcNow + pool.Options.StartTimeout + TimeSpan.FromSeconds(10);
+            string? failure = null;
+            while (!pool.WaitForWorkers(TimeSpan.FromMilliseconds(100), 1))
+            {
+                while (events.TryDequeue(out var e))
+                {
+                    WriteVerbose($"ProcessPool '{name}': {e.Message}");
+                    if (e.Kind == PoolEventKind.WorkerStartFailed) failure = e.Message;
+                }
+                if (_stop.IsCancellationRequested) throw new PipelineStoppedException();
+                var stats = pool.GetStats();
+                if (failure != null && stats.Starting == 0 && stats.Idle + stats.Busy == 0)
+                    throw new BrokenPoolException($"The pool '{name}' cannot start workers: {failure}");
+                if (DateTime.UtcNow > deadline)
+                    throw new BrokenPoolException($"The pool '{name}' started no worker within {pool.Options.StartTimeout.TotalSeconds:0} s.");
+            }
+            while (events.TryDequeue(out var e)) WriteVerbose($"ProcessPool '{name}': {e.Message}");
         }
 
         /// <summary>Ctrl+C while the workers start: the pool is torn down.</summary>

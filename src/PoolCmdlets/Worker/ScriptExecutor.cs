@@ -49,9 +49,9 @@ namespace ProcessPool.Commands.Worker
             _output.DataAdded += (_, e) => _context.Emit(RecordKind.Output, PSCodec.Encode(_output[e.Index], _depth));
             var streams = _ps.Streams;
             streams.Error.DataAdded += (_, e) => _context.Emit(RecordKind.Error, PSCodec.Encode(streams.Error[e.Index], 1));
-            streams.Warning.DataAdded += (_, e) => _context.Emit(RecordKind.Warning, PSCodec.Encode(streams.Warning[e.Index].Message, 0));
-            streams.Verbose.DataAdded += (_, e) => _context.Emit(RecordKind.Verbose, PSCodec.Encode(streams.Verbose[e.Index].Message, 0));
-            streams.Debug.DataAdded += (_, e) => _context.Emit(RecordKind.Debug, PSCodec.Encode(streams.Debug[e.Index].Message, 0));
+            streams.Warning.DataAdded += (_, e) => _context.Emit(RecordKind.Warning, PSCodec.Encode(streams.Warning[e.Index].Message, 1));
+            streams.Verbose.DataAdded += (_, e) => _context.Emit(RecordKind.Verbose, PSCodec.Encode(streams.Verbose[e.Index].Message, 1));
+            streams.Debug.DataAdded += (_, e) => _context.Emit(RecordKind.Debug, PSCodec.Encode(streams.Debug[e.Index].Message, 1));
             streams.Information.DataAdded += (_, e) => _context.Emit(RecordKind.Information, PSCodec.Encode(streams.Information[e.Index], 2));
             streams.Progress.DataAdded += (_, e) => _context.Emit(RecordKind.Progress, PSCodec.Encode(streams.Progress[e.Index], 1));
         }

@@ -48,7 +48,14 @@ namespace ProcessPool.Commands.Worker
             // Setup and baseline go through the session state APIs rather than cmdlets such as Get-Variable or
             // Remove-Item, whose modules would otherwise be auto-loaded into every worker at start (a few hundred ms).
             var session = _runspace.SessionStateProxy;
-            if (settings.Modules.Count > 0) Run(ImportScript, useLocalScope: true, settings.Modules.ToArray());
+            if (settings.Modules.Count > 0)
+            {
+                try { Run(ImportScript, useLocalScope: true, settings.Modules.ToArray()); }
+                catch (ActionPreferenceStopException stop) when (stop.ErrorRecord?.Exception != null)
+                {
+                    throw stop.ErrorRecord.Exception; // the import's own error, not the -ErrorAction Stop wrapper
+                }
+            }
             foreach (var function in settings.Functions)
                 session.InvokeProvider.Item.Set(@"function:\" + function.Key, ScriptBlock.Create(function.Value));
             foreach (var variable in settings.Variables)
