@@ -184,12 +184,14 @@ Describe 'Invoke-PoolMap' {
         }
 
         It 'uses the default pool when omitted and keeps its workers warm between commands' {
-            $first = 1..4 | Invoke-PoolMap { $PID } | Sort-Object -Unique
-            $second = 1..4 | Invoke-PoolMap { $PID } | Sort-Object -Unique
+            $first = @(1..4 | Invoke-PoolMap { $PID } | Sort-Object -Unique)
             $default = Get-ProcessPool -Name Default
+            $started = $default.WorkersStarted
+            $second = @(1..4 | Invoke-PoolMap { $PID } | Sort-Object -Unique)
             $default.IsDefault | Should -BeTrue
             $default.Size | Should -Be ([Environment]::ProcessorCount)
-            $second | ForEach-Object { $first + $default.WorkerProcessIds | Should -Contain $_ }
+            $default.WorkersStarted | Should -Be $started -Because 'the second command starts no worker'
+            foreach ($id in $first + $second) { $id | Should -BeIn @($default.WorkerProcessIds) }
         }
 
         It 'completes pool names on tab' {

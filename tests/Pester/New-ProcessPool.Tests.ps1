@@ -74,8 +74,8 @@ Describe 'New-ProcessPool' {
     Context 'MaxWorkerMemoryMB' {
         It 'replaces a worker whose working set passed the ceiling' {
             $pool = New-Tracked @{ Size = 1; MaxWorkerMemoryMB = 1 } # every PowerShell is bigger than 1 MB
-            # Checked between chunks; a worker may hold a second chunk already, so it runs at most two.
-            $ids = 1..6 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $PID }
+            # Checked between chunks; a worker may already hold its next chunk (two, for chunks of a millisecond or more).
+            $ids = 1..8 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Start-Sleep -Milliseconds 20; $PID }
             @($ids | Sort-Object -Unique).Count | Should -BeGreaterOrEqual 3
             $pool.WorkersRecycled | Should -BeGreaterOrEqual 2
             $pool.MaxWorkerMemoryMB | Should -Be 1
