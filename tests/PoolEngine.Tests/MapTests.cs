@@ -51,6 +51,35 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void Map_Finished_WorkersAlreadyToldToReleaseIt()
+        {
+            // The next map must reach every worker behind this one's release (which resets a script worker's state).
+            for (int i = 0; i < 300; i++)
+            {
+                using var map = _pool.StartMap(Method("Double"), Encode(new[] { i }));
+                Assert.Equal(new[] { 2 * i }, map.GetResults().Select(Decode<int>));
+                Assert.True(map.IsFinished);
+                Assert.Equal(0, _pool.GetStats().ActiveMaps);
+            }
+        }
+
+        [Fact]
+        public void Map_ProducerFasterThanFirstResult_ItemsWaitForSizedChunks()
+        {
+            // All 2,000 items arrive before the first chunk is measured: they must not each become a one-item chunk
+            // (the per-chunk cost would then dominate), but be cut as workers take them, at the measured size.
+            var counts = new List<int>();
+            var options = Method("ShaChain", o => o.ChunkCompleted = r => { lock (counts) counts.Add(r.ItemCount); });
+            using var map = _pool.StartMap(options);
+            for (int i = 0; i < 2000; i++) map.Submit(MethodJson.Encode(200 + i % 7));
+            map.CompleteInput();
+            var results = map.GetResults().ToList();
+            Assert.Equal(Enumerable.Range(0, 2000).Select(i => Payloads.ShaChain(200 + i % 7)), results.Select(Decode<string>));
+            Assert.True(Eventually(() => { lock (counts) return counts.Sum() == 2000; }));
+            lock (counts) Assert.InRange(counts.Count, 2, 200);
+        }
+
+        [Fact]
         public void Map_VoidAndTaskMethods_YieldZeroOutputsPerItem()
         {
             Assert.All(Run(_pool, new[] { 1, 2, 3 }, Method("Nothing")), r => Assert.Empty(r.Records));

@@ -29,7 +29,6 @@ namespace ProcessPool.Commands.Mapping
         private readonly CancellationToken _token;
         private readonly ConcurrentQueue<PoolEvent> _events = new ConcurrentQueue<PoolEvent>();
         private int _droppedEvents;
-        private readonly int _activeMapsAtStart;
 
         public MapPump(WorkerPool pool, MapOptions options, IRecordSink sink, ResultWriter writer, ProgressReporter? progress, CancellationToken token)
         {
@@ -45,7 +44,6 @@ namespace ProcessPool.Commands.Mapping
                 _pool.EventRaised -= OnEvent;
                 throw;
             }
-            _activeMapsAtStart = pool.GetStats().ActiveMaps;
         }
 
         public MapRun Map => _map;
@@ -73,18 +71,6 @@ namespace ProcessPool.Commands.Mapping
             Drain();
             _progress?.Complete(_sink);
             if (_map.Fault is Exception fault) throw fault;
-            AwaitRelease();
-        }
-
-        /// <summary>
-        /// The engine tells the workers to release a finished map (which resets their state) a moment after its last
-        /// result can be taken; a map started in that moment could reach a worker first and see this one's globals.
-        /// So the pump waits, briefly and boundedly, until the pool no longer counts this map as active.
-        /// </summary>
-        private void AwaitRelease()
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (_pool.GetStats().ActiveMaps >= _activeMapsAtStart && clock.ElapsedMilliseconds < 250) Thread.Sleep(1);
         }
 
         /// <summary>Writes what is ready now: pool events as verbose lines, results in order, progress.</summary>

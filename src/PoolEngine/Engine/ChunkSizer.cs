@@ -50,7 +50,9 @@ namespace ProcessPool.Engine
             {
                 _lastChunkMicros = micros;
                 double sample = Math.Max(0.05, micros / (double)items);
-                _microsPerItem = _microsPerItem < 0 ? sample : 0.5 * _microsPerItem + 0.5 * sample;
+                // A faster sample is taken as it is: the slow ones are mostly a worker's cold first chunk (JIT), which an
+                // average would remember for many chunks. A slower sample is averaged in, so one pause does not halve the size.
+                _microsPerItem = _microsPerItem < 0 || sample < _microsPerItem ? sample : 0.5 * _microsPerItem + 0.5 * sample;
                 if (_explicit != null) return;
                 double ideal = _targetMicros / _microsPerItem;
                 double grown = Math.Min(ideal, Math.Max(8, _size * 8.0));

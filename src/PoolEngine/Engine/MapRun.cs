@@ -18,7 +18,7 @@ namespace ProcessPool.Engine
     public sealed class MapRun : IDisposable
     {
         private const byte Empty = 0, Pending = 1, Completed = 2, Taken = 3;
-        /// <summary>An open chunk is sealed at this many bytes even below its item count, so big items make frames of sane size.</summary>
+        /// <summary>A chunk is cut at this many bytes even below its item count, so big items make frames of sane size.</summary>
         private const int MaxChunkBytes = 8 * 1024 * 1024;
 
         private struct Slot
@@ -37,11 +37,18 @@ namespace ProcessPool.Engine
         private readonly Queue<long> _completedOrder = new Queue<long>();
         private readonly long _startTicks = Stopwatch.GetTimestamp();
         private readonly ProgressEstimator _progress;
-        private List<long> _openSequences = new List<long>();
-        private List<byte[]> _openItems = new List<byte[]>();
-        private int _openBytes;
+        /// <summary>Submitted items not yet in a chunk. Chunks are cut from here when a worker has room (pulled by the
+        /// pool), so each gets the size the latest measurements call for, not the size in force when its items came.</summary>
+        private readonly Queue<long> _openSequences = new Queue<long>();
+        private readonly Queue<byte[]> _openItems = new Queue<byte[]>();
+        private long _openBytes;
+        /// <summary>Set when the producer told the pool a full chunk is open; cleared when the pool takes a chunk. One poke per chunk, not per item.</summary>
+        private bool _pokedPool;
         private long _submitted, _lowWater, _taken, _completed, _succeeded, _failed;
         private bool _inputComplete, _stopped, _doneNotified;
+        /// <summary>Set once the pool has posted this map's release to its workers; only then is the map finished, so a
+        /// map started after this one finished reaches every worker behind the release that resets its state.</summary>
+        private bool _released;
         private Exception? _fault;
         private int _waiters;
 
@@ -81,7 +88,8 @@ namespace ProcessPool.Engine
         /// <summary>True when every submitted item has a result (or the map stopped) and input is complete.</summary>
         public bool IsCompleted { get { lock (_sync) return AllCompletedLocked(); } }
 
-        /// <summary>True when no more results will come: all were taken, or the map stopped and nothing is left to take.</summary>
+        /// <summary>True when no more results will come (all were taken, or the map stopped and nothing is left to take) and the
+        /// workers have been told to release the map.</summary>
         public bool IsFinished { get { lock (_sync) return FinishedLocked(); } }
 
         // ---- producer ----------------------------------------------------------------------------
@@ -97,7 +105,7 @@ namespace ProcessPool.Engine
         public bool TrySubmit(byte[] item, object? tag, TimeSpan wait, CancellationToken cancellationToken = default)
         {
             if (item == null) throw new ArgumentNullException(nameof(item));
-            Chunk? sealedChunk = null;
+            bool poke;
             lock (_sync)
             {
                 if (_inputComplete) throw new InvalidOperationException("Input was already completed.");
@@ -105,13 +113,10 @@ namespace ProcessPool.Engine
                 ThrowIfStoppedLocked();
                 long sequence = _submitted++;
                 _slots[sequence & _mask] = new Slot { Tag = tag, State = Pending };
-                _openSequences.Add(sequence);
-                _openItems.Add(item);
-                _openBytes += item.Length;
-                if (_openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes)
-                    sealedChunk = SealLocked();
+                OpenLocked(sequence, item);
+                poke = ShouldPokeLocked();
             }
-            if (sealedChunk != null) _pool.Enqueue(sealedChunk);
+            if (poke) _pool.OnWorkOpened();
             return true;
         }
 
@@ -121,7 +126,7 @@ namespace ProcessPool.Engine
             int next = 0;
             while (next < items.Count)
             {
-                var sealedChunks = new List<Chunk>();
+                bool poke;
                 lock (_sync)
                 {
                     if (_inputComplete) throw new InvalidOperationException("Input was already completed.");
@@ -132,14 +137,11 @@ namespace ProcessPool.Engine
                         var item = items[next++];
                         long sequence = _submitted++;
                         _slots[sequence & _mask] = new Slot { State = Pending };
-                        _openSequences.Add(sequence);
-                        _openItems.Add(item);
-                        _openBytes += item.Length;
-                        if (_openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes)
-                            sealedChunks.Add(SealLocked());
+                        OpenLocked(sequence, item);
                     }
+                    poke = ShouldPokeLocked();
                 }
-                foreach (var chunk in sealedChunks) _pool.Enqueue(chunk);
+                if (poke) _pool.OnWorkOpened();
             }
         }
 
@@ -148,15 +150,15 @@ namespace ProcessPool.Engine
         /// <summary>Says no more items will come; results then end after the last one.</summary>
         public void CompleteInput()
         {
-            Chunk? sealedChunk;
+            bool poke;
             lock (_sync)
             {
                 if (_inputComplete) return;
                 _inputComplete = true;
-                sealedChunk = _openItems.Count > 0 && !_stopped ? SealLocked() : null;
+                poke = _openItems.Count > 0 && !_stopped;
                 PulseLocked();
             }
-            if (sealedChunk != null) _pool.Enqueue(sealedChunk);
+            if (poke) _pool.OnWorkOpened();
             CheckDone();
         }
 
@@ -240,10 +242,32 @@ namespace ProcessPool.Engine
 
         // ---- engine side -------------------------------------------------------------------------
 
-        /// <summary>Seals the partly filled chunk so an idle worker need not wait for more input. Called under the pool's lock.</summary>
-        internal Chunk? TrySealOpenChunk()
+        /// <summary>
+        /// Cuts the next chunk from the open items for a worker with room: <see cref="ChunkSizer.NextSize"/> items (fewer
+        /// when they pass <see cref="MaxChunkBytes"/>). Fewer items than that only when <paramref name="partial"/> (an
+        /// idle worker at a tick, so a pausing producer's items still run) or when input is complete. Under the pool's lock.
+        /// </summary>
+        internal Chunk? TakeChunk(bool partial)
         {
-            lock (_sync) return _openItems.Count > 0 && !_stopped ? SealLocked() : null;
+            lock (_sync)
+            {
+                if (_stopped || _openItems.Count == 0) return null;
+                if (!partial && !_inputComplete && !IsFullLocked()) return null;
+                _pokedPool = false;
+                int size = Sizer.NextSize;
+                var sequences = new List<long>(Math.Min(size, _openItems.Count));
+                var items = new List<byte[]>(sequences.Capacity);
+                long bytes = 0;
+                while (_openItems.Count > 0 && items.Count < size && (items.Count == 0 || bytes + _openItems.Peek().Length <= MaxChunkBytes))
+                {
+                    var item = _openItems.Dequeue();
+                    bytes += item.Length;
+                    items.Add(item);
+                    sequences.Add(_openSequences.Dequeue());
+                }
+                _openBytes -= bytes;
+                return new Chunk(this, sequences.ToArray(), items.ToArray());
+            }
         }
 
         internal bool IsPending(long sequence)
@@ -310,22 +334,32 @@ namespace ProcessPool.Engine
                 if (_stopped || AllCompletedLocked()) return;
                 _stopped = true;
                 _fault = error;
-                _openItems = new List<byte[]>();
-                _openSequences = new List<long>();
+                _openItems.Clear();
+                _openSequences.Clear();
+                _openBytes = 0;
                 PulseLocked();
             }
             _pool.OnMapStopped(this);
+            MarkReleased();
         }
 
         // ---- internals ---------------------------------------------------------------------------
 
-        private Chunk SealLocked()
+        private void OpenLocked(long sequence, byte[] item)
         {
-            var chunk = new Chunk(this, _openSequences.ToArray(), _openItems.ToArray());
-            _openSequences.Clear();
-            _openItems.Clear();
-            _openBytes = 0;
-            return chunk;
+            _openSequences.Enqueue(sequence);
+            _openItems.Enqueue(item);
+            _openBytes += item.Length;
+        }
+
+        private bool IsFullLocked() => _openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes;
+
+        /// <summary>True the first time a full chunk is open since the pool last took one: the pool then hands it to a worker with room, if any.</summary>
+        private bool ShouldPokeLocked()
+        {
+            if (_pokedPool || !IsFullLocked()) return false;
+            _pokedPool = true;
+            return true;
         }
 
         private void CompleteLocked(long sequence, ref Slot slot, ItemResult result, bool pulse = true)
@@ -367,7 +401,7 @@ namespace ProcessPool.Engine
 
         private bool AllCompletedLocked() => _stopped || (_inputComplete && _completed == _submitted);
 
-        private bool FinishedLocked() => (_inputComplete && _taken == _submitted) || (_stopped && !CanTakeLocked());
+        private bool FinishedLocked() => _released && ((_inputComplete && _taken == _submitted) || (_stopped && !CanTakeLocked()));
 
         private void ThrowIfStoppedLocked()
         {
@@ -382,6 +416,16 @@ namespace ProcessPool.Engine
                 _doneNotified = true;
             }
             _pool.OnMapCompleted(this);
+            MarkReleased();
+        }
+
+        private void MarkReleased()
+        {
+            lock (_sync)
+            {
+                _released = true;
+                PulseLocked();
+            }
         }
 
         private void PulseLocked()

@@ -10,7 +10,7 @@ namespace ProcessPool.Engine
     /// <summary>
     /// A pool of reused worker processes that run maps.
     /// <code>
-    /// producer ─Submit─► MapRun (bounded slots, open chunk) ─seal─► ready queue ─Dispatch─► worker outbox ─writer─► stdin
+    /// producer ─Submit─► MapRun (bounded slots, open items) ─cut when a worker has room─► ready queue ─Dispatch─► worker outbox ─writer─► stdin
     /// consumer ◄─TryTake─ MapRun (reorder) ◄─ItemsDone─ reader thread ◄─ frames on stdout ◄─ worker loop ◄────────┘
     /// </code>
     /// Scheduling state (workers, queues, maps) is guarded by <c>_gate</c>; a map's own lock may be taken inside it,
@@ -29,7 +29,7 @@ namespace ProcessPool.Engine
         private readonly Timer _timer;
         private PoolState _state = PoolState.Running;
         private Exception? _brokenBy;
-        private int _nextWorkerId, _nextMapId;
+        private int _nextWorkerId, _nextMapId, _nextMapToCut;
         private int _consecutiveStartFailures;
         private long _itemsCompleted, _workersStarted, _workersLost, _workersRecycled;
         private volatile bool _hasIdleWorker;
@@ -236,12 +236,12 @@ namespace ProcessPool.Engine
 
         // ---- called by maps ----------------------------------------------------------------------
 
-        internal void Enqueue(Chunk chunk)
+        /// <summary>A map has a full chunk's worth of open items, or its input ended: a worker with room takes a chunk now.</summary>
+        internal void OnWorkOpened()
         {
             lock (_gate)
             {
                 if (_state != PoolState.Running && _state != PoolState.Closing) return;
-                _ready.AddLast(chunk);
                 EnsureWorkersLocked();
                 DispatchLocked();
             }
@@ -342,10 +342,11 @@ namespace ProcessPool.Engine
                         RetireLocked(worker, $"its working set is {workingSet / (1024 * 1024)} MB (limit {maxBytes / (1024 * 1024)} MB)");
                 }
                 if (worker.State == WorkerState.Retiring && worker.InFlight.Count == 0) worker.SendShutdown();
+                // Measured before dispatching, so the next chunk cut for this worker already has the new size.
+                chunk.Map.Sizer.Observe(chunk.Count, micros);
                 EnsureWorkersLocked();
                 DispatchLocked();
             }
-            chunk.Map.Sizer.Observe(chunk.Count, micros);
             chunk.Map.Options.ChunkCompleted?.Invoke(new ChunkRecord(chunk.Id, worker.Id, worker.ProcessId, chunk.Count, TimeSpan.FromTicks(micros * 10)));
             FlushEvents();
         }
@@ -468,21 +469,16 @@ namespace ProcessPool.Engine
 
         // ---- scheduling (all under _gate) --------------------------------------------------------
 
-        /// <param name="sealPartial">Only the timer passes true: a worker idle at a tick takes whatever the producers have, so output streams while input trickles in, yet a busy producer is never cut into tiny chunks.</param>
-        private void DispatchLocked(bool sealPartial = false)
+        /// <summary>
+        /// Hands chunks to workers with room: re-runs and returned chunks first (they are older), then chunks cut from
+        /// the maps' open items at the moment a worker can take them.
+        /// </summary>
+        /// <param name="partial">Only the timer passes true: a worker idle at a tick takes whatever the producers have, so output streams while input trickles in, yet a busy producer is never cut into tiny chunks.</param>
+        private void DispatchLocked(bool partial = false)
         {
             while (true)
             {
-                if (_ready.Count == 0)
-                {
-                    if (!sealPartial || !_workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0)) break;
-                    foreach (var map in _maps)
-                    {
-                        var open = map.TrySealOpenChunk();
-                        if (open != null) _ready.AddLast(open);
-                    }
-                    if (_ready.Count == 0) break;
-                }
+                if (_ready.Count == 0 && !CutChunkLocked(partial)) break;
                 var chunk = _ready.First!.Value;
                 if (chunk.Map.IsStopped)
                 {
@@ -497,6 +493,26 @@ namespace ProcessPool.Engine
                 worker.SendChunk(chunk);
             }
             _hasIdleWorker = _ready.Count == 0 && _workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
+        }
+
+        /// <summary>
+        /// Cuts one chunk from the next map (in turn, so concurrent maps share the workers) for which some worker has
+        /// room, and queues it; false when there is none.
+        /// </summary>
+        private bool CutChunkLocked(bool partial)
+        {
+            bool idleWorker = partial && _workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
+            for (int i = 0; i < _maps.Count; i++)
+            {
+                var map = _maps[(_nextMapToCut + i) % _maps.Count];
+                if (!_workers.Any(w => w.State == WorkerState.Ready && HasRoomLocked(w, map))) continue;
+                var chunk = map.TakeChunk(idleWorker);
+                if (chunk == null) continue;
+                _nextMapToCut = (_nextMapToCut + i + 1) % _maps.Count;
+                _ready.AddLast(chunk);
+                return true;
+            }
+            return false;
         }
 
         /// <summary>
@@ -527,13 +543,12 @@ namespace ProcessPool.Engine
         /// </summary>
         private bool CanAcceptLocked(WorkerProcess worker, Chunk chunk)
         {
-            int depth = worker.InFlight.Count;
             if (_options.MaxTasksPerWorker is int maxTasks)
             {
                 long queued = worker.ItemsDone + worker.InFlight.Sum(c => c.Count);
                 if (queued + chunk.Count > maxTasks)
                 {
-                    if (depth == 0)
+                    if (worker.InFlight.Count == 0)
                     {
                         RetireLocked(worker, $"it ran {worker.ItemsDone} items and the next chunk would pass its limit of {maxTasks}");
                         worker.SendShutdown();
@@ -542,8 +557,14 @@ namespace ProcessPool.Engine
                     return false;
                 }
             }
+            return HasRoomLocked(worker, chunk.Map);
+        }
+
+        private static bool HasRoomLocked(WorkerProcess worker, MapRun map)
+        {
+            int depth = worker.InFlight.Count;
             if (depth < 2) return true;
-            double last = chunk.Map.Sizer.LastChunkMicros;
+            double last = map.Sizer.LastChunkMicros;
             return depth < MaxPrefetch && last >= 0 && last < 1000;
         }
 
@@ -657,7 +678,7 @@ namespace ProcessPool.Engine
                 }
                 foreach (var map in _maps)
                     if (now > map.RunDeadlineTicks) expired.Add(map);
-                if (_hasIdleWorker && _maps.Count > 0) DispatchLocked(sealPartial: true);
+                if (_hasIdleWorker && _maps.Count > 0) DispatchLocked(partial: true);
             }
             foreach (var (worker, reason, sequence) in kills)
             {
