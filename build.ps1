@@ -56,8 +56,8 @@ function Invoke-Docs {
 }
 
 function Invoke-Tests {
-    # xunit first (the PesterRunner project is left out here: the suite runs directly below, with its full output).
-    Invoke-Dotnet test --configuration $Configuration --no-build --filter 'FullyQualifiedName!~ProcessPool.PesterRunner'
+    # The engine's xunit tests first; the Pester suite then runs directly (not through tests/PesterRunner), with its full output.
+    Invoke-Dotnet test (Join-Path $PSScriptRoot 'tests/PoolEngine.Tests/PoolEngine.Tests.csproj') --configuration $Configuration --no-build
     Use-PinnedModule Pester
     $pwsh = (Get-Process -Id $PID).Path
     & $pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'tests/Pester/Invoke-PesterSuite.ps1') -ModulePath (Join-Path $ModuleDir 'ProcessPool.psd1')

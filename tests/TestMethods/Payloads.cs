@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading;
@@ -39,6 +40,8 @@ namespace ProcessPool.TestMethods
 
         public static int Pid(int x) => Process.GetCurrentProcess().Id;
 
+        // Not inlined: the tests look for this frame in the remote stack trace, which a Release build would otherwise fold away.
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public static int ThrowIfNegative(int x) => x >= 0 ? x : throw new ArgumentOutOfRangeException(nameof(x), $"negative: {x}");
 
         /// <summary>Exits the worker with code 42 when given the poison value, doubles otherwise.</summary>
