@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using ProcessPool.Commands.Mapping;
 using ProcessPool.Commands.Worker;
 using ProcessPool.Engine;
 using ProcessPool.Engine.Methods;
@@ -100,9 +101,7 @@ namespace ProcessPool.Commands
 
             var pool = new WorkerPool(options);
             // The engine starts the workers in its constructor: a launch event raised before this subscription is not shown.
-            var events = new System.Collections.Concurrent.ConcurrentQueue<PoolEvent>();
-            EventHandler<PoolEvent> onEvent = (_, e) => { if (events.Count < 256) events.Enqueue(e); };
-            pool.EventRaised += onEvent;
+            using var events = new PoolEventRelay(pool);
             var handle = new ProcessPoolHandle(pool, isDefault: false);
             if (!PoolRegistry.TryRegister(handle))
             {
@@ -115,13 +114,11 @@ namespace ProcessPool.Commands
             }
             catch (Exception error)
             {
-                pool.EventRaised -= onEvent;
                 PoolRegistry.Unregister(handle);
                 pool.Terminate();
                 if (error is BrokenPoolException broken) ThrowTerminatingError(ErrorRecords.MapFault(broken, name));
                 throw;
             }
-            pool.EventRaised -= onEvent;
             WriteObject(handle);
         }
 
@@ -130,17 +127,13 @@ namespace ProcessPool.Commands
         /// The engine retries a failed start only when work is waiting, so here a start that fails with no other
         /// worker on the way is the pool's failure, reported with the worker's own reason.
         /// </summary>
-        private void WaitForFirstWorker(WorkerPool pool, string name, System.Collections.Concurrent.ConcurrentQueue<PoolEvent> events)
+        private void WaitForFirstWorker(WorkerPool pool, string name, PoolEventRelay events)
         {
             var deadline = DateTime.UtcNow + pool.Options.StartTimeout + TimeSpan.FromSeconds(10);
             string? failure = null;
             while (!pool.WaitForWorkers(TimeSpan.FromMilliseconds(100), 1))
             {
-                while (events.TryDequeue(out var e))
-                {
-                    WriteVerbose($"ProcessPool '{name}': {e.Message}");
-                    if (e.Kind == PoolEventKind.WorkerStartFailed) failure = e.Message;
-                }
+                events.Drain(WriteVerbose, e => { if (e.Kind == PoolEventKind.WorkerStartFailed) failure = e.Message; });
                 if (_stop.IsCancellationRequested) throw new PipelineStoppedException();
                 var stats = pool.GetStats();
                 if (failure != null && stats.Starting == 0 && stats.Idle + stats.Busy == 0)
@@ -148,7 +141,7 @@ namespace ProcessPool.Commands
                 if (DateTime.UtcNow > deadline)
                     throw new BrokenPoolException($"The pool '{name}' started no worker within {pool.Options.StartTimeout.TotalSeconds:0} s.");
             }
-            while (events.TryDequeue(out var e)) WriteVerbose($"ProcessPool '{name}': {e.Message}");
+            events.Drain(WriteVerbose);
         }
 
         /// <summary>Ctrl+C while the workers start: the pool is torn down.</summary>

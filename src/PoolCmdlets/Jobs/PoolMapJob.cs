@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Threading;
 using ProcessPool.Commands.Mapping;
@@ -23,7 +22,7 @@ namespace ProcessPool.Commands
         private readonly ResultWriter _writer;
         private readonly JobLogWriter? _log;
         private readonly Thread _drain;
-        private readonly ConcurrentQueue<PoolEvent> _events = new ConcurrentQueue<PoolEvent>();
+        private readonly PoolEventRelay _events;
         private int _stopRequested;
 
         internal PoolMapJob(string command, WorkerPool pool, MapOptions options, bool methodResults, JobLogWriter? log)
@@ -33,11 +32,11 @@ namespace ProcessPool.Commands
             _pool = pool;
             _log = log;
             _writer = new ResultWriter(new JobSink(this), methodResults, log);
-            _pool.EventRaised += OnEvent;
+            _events = new PoolEventRelay(pool);
             try { _map = pool.StartMap(options); }
             catch
             {
-                _pool.EventRaised -= OnEvent;
+                _events.Dispose();
                 throw;
             }
             _drain = new Thread(DrainLoop) { IsBackground = true, Name = $"ProcessPool job {Id}" };
@@ -111,7 +110,7 @@ namespace ProcessPool.Commands
             if (disposing)
             {
                 if (!_map.IsFinished) StopJob();
-                _pool.EventRaised -= OnEvent;
+                _events.Dispose();
                 _log?.Dispose();
             }
             base.Dispose(disposing);
@@ -124,7 +123,7 @@ namespace ProcessPool.Commands
                 while (true)
                 {
                     _map.WaitForResult(Poll);
-                    while (_events.TryDequeue(out var e)) Verbose.Add(new VerboseRecord($"ProcessPool '{_pool.Name}': {e.Message}"));
+                    _events.Drain(message => Verbose.Add(new VerboseRecord(message)));
                     foreach (var result in _map.TakeAvailable()) _writer.Write(result);
                     if (_map.IsFinished) break;
                 }
@@ -144,14 +143,9 @@ namespace ProcessPool.Commands
             }
             finally
             {
-                _pool.EventRaised -= OnEvent;
+                _events.Dispose();
                 _log?.Dispose();
             }
-        }
-
-        private void OnEvent(object? sender, PoolEvent e)
-        {
-            if (_events.Count < 256) _events.Enqueue(e);
         }
 
         /// <summary>Writes a map's records into the job's streams, where Receive-Job and Receive-PoolResult find them.</summary>
