@@ -449,6 +449,8 @@ Describe 'Invoke-PoolMap' {
         It 'stops the rest quickly after Select-Object -First and leaves no worker running the map' {
             $stopPool = New-TestPool -Size 2
             try {
+                # Both workers ready first: a worker still starting when the map stops never ran it, and idles on.
+                Wait-Until { $stopPool.Idle -eq 2 } | Should -BeTrue
                 $clock = [Diagnostics.Stopwatch]::StartNew()
                 $out = 1..100 | Invoke-PoolMap -Pool $stopPool -ChunkSize 1 { if ($_ -gt 2) { Start-Sleep 60 }; $_ } | Select-Object -First 2
                 $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
