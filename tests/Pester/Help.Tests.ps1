@@ -1,7 +1,6 @@
 # The help of every cmdlet must be real, not the stub PowerShell generates: a synopsis, a description, a description
-# for every parameter and at least three examples. It reads the compiled help (en-US/ProcessPool.dll-Help.xml beside
-# the module); when that is missing or older than docs/help, it is built first from the markdown, as
-# 'build.ps1 -Task Docs' does.
+# for every parameter and at least three examples. It reads the compiled help that the build lays out beside the
+# module (module/en-US, committed; HelpSource.Tests.ps1 checks it against the markdown).
 
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
@@ -12,16 +11,6 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-ProcessPoolModule
-    $module = Get-Module ProcessPool
-    $source = Join-Path $RepoRoot 'docs/help/en-US'
-    $target = Join-Path $module.ModuleBase 'en-US'
-    $compiled = Join-Path $target 'ProcessPool.dll-Help.xml'
-    $newestSource = (Get-ChildItem -LiteralPath $source -Filter *.md | Measure-Object -Property LastWriteTimeUtc -Maximum).Maximum
-    if (-not (Test-Path -LiteralPath $compiled) -or (Get-Item -LiteralPath $compiled).LastWriteTimeUtc -lt $newestSource) {
-        if (-not (Get-Module -ListAvailable platyPS)) { throw "The help is not built and platyPS is not installed: run './build.ps1 -Task Docs'." }
-        Import-Module platyPS
-        $null = New-ExternalHelp -Path $source -OutputPath $target -Force
-    }
     $script:common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
 }
 

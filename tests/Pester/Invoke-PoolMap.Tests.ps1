@@ -311,7 +311,8 @@ Describe 'Invoke-PoolMap' {
                 Import-Module $module
                 $counts = foreach ($extra in @(@{}, @{ NoProgress = $true })) {
                     $ps = [powershell]::Create()
-                    $null = $ps.AddScript('param($extra) Import-Module $args[0]; 1..30 | Invoke-PoolMap @extra -ChunkSize 1 { Start-Sleep -Milliseconds 100; $_ } | Out-Null').AddArgument($extra).AddArgument($module)
+                    # A pool of its own fixed size, so the run lasts about as long on any number of cores.
+                    $null = $ps.AddScript('param($extra) Import-Module $args[0]; $p = New-ProcessPool -Size 2; 1..30 | Invoke-PoolMap -Pool $p @extra -ChunkSize 1 { Start-Sleep -Milliseconds 100; $_ } | Out-Null; Remove-ProcessPool $p').AddArgument($extra).AddArgument($module)
                     $null = $ps.Invoke()
                     $records = @($ps.Streams.Progress | Where-Object Activity -EQ 'Invoke-PoolMap')
                     '{0}/{1}' -f $records.Count, @($records | Where-Object RecordType -EQ 'Completed').Count
@@ -319,9 +320,8 @@ Describe 'Invoke-PoolMap' {
                 $counts -join ' '
             }
             # A child without -NonInteractive: the Pester host itself is non-interactive and shows no progress at all.
-            $exe = (Get-Process -Id $PID).Path
             $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $script } '$((Get-Module ProcessPool).Path)'"))
-            $out = & $exe -NoProfile -EncodedCommand $encoded
+            $out = Invoke-PowerShell '-NoProfile', '-EncodedCommand', $encoded
             $withBar, $without = ($out | Select-Object -Last 1) -split ' '
             [int]($withBar -split '/')[0] | Should -BeGreaterThan 1
             [int]($withBar -split '/')[0] | Should -BeLessThan 30 # throttled: fewer updates than items

@@ -98,9 +98,8 @@ Describe 'Remove-ProcessPool' {
                 $ids -join ','
             }
             # In a child process, so the pools of this test run stay up.
-            $exe = (Get-Process -Id $PID).Path
             $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $child } '$((Get-Module ProcessPool).Path)'"))
-            $ids = (& $exe -NoProfile -NonInteractive -EncodedCommand $encoded | Select-Object -Last 1) -split ',' | ForEach-Object { [int]$_ }
+            $ids = (Invoke-PowerShell '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded | Select-Object -Last 1) -split ',' | ForEach-Object { [int]$_ }
             $ids.Count | Should -BeGreaterOrEqual 2
             Wait-ProcessGone $ids | Should -BeNullOrEmpty
         }

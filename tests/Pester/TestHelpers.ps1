@@ -2,6 +2,7 @@
 # The module under test is out/ProcessPool (laid out by the PoolCmdlets build) unless PROCESSPOOL_MODULE names another.
 
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+. (Join-Path $script:RepoRoot 'tools/Find-PowerShell.ps1') # Invoke-PowerShell starts a child session
 $script:ModuleManifest = if ($env:PROCESSPOOL_MODULE) { $env:PROCESSPOOL_MODULE } else { Join-Path $RepoRoot 'out/ProcessPool/ProcessPool.psd1' }
 
 function Import-ProcessPoolModule {

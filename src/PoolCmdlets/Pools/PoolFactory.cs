@@ -1,8 +1,4 @@
 using System;
-using System.Diagnostics;
-using System.IO;
-using System.Management.Automation;
-using System.Runtime.InteropServices;
 using ProcessPool.Commands.Worker;
 using ProcessPool.Engine;
 using ProcessPool.Engine.Methods;
@@ -10,7 +6,7 @@ using ProcessPool.Engine.Worker;
 
 namespace ProcessPool.Commands
 {
-    /// <summary>Engine options for the module's pools: workers are the caller's own PowerShell executable running <see cref="ScriptWorkerHost"/>.</summary>
+    /// <summary>Engine options for the module's pools: workers are the caller's own PowerShell (see <see cref="PowerShellLocator"/>) running <see cref="ScriptWorkerHost"/>.</summary>
     internal static class PoolFactory
     {
         /// <summary>
@@ -35,36 +31,6 @@ namespace ProcessPool.Commands
             return options;
         }
 
-        public static WorkerLaunch Launch() => ScriptWorkerHost.Launch(PowerShellExecutable(), typeof(PoolFactory).Assembly.Location);
-
-        /// <summary>
-        /// The PowerShell executable hosting this session (pwsh or powershell.exe), so workers run the same version
-        /// and edition. A custom host (an IDE, a service) is not a worker: then the pwsh or powershell.exe beside
-        /// System.Management.Automation ($PSHOME) serves.
-        /// </summary>
-        public static string PowerShellExecutable()
-        {
-            string? current = null;
-            try { current = Process.GetCurrentProcess().MainModule?.FileName; }
-            catch (Exception) { /* some hosts deny access to their own module list */ }
-            if (current != null && IsPowerShell(current)) return current;
-
-            string home = Path.GetDirectoryName(typeof(PSObject).Assembly.Location) ?? "";
-            bool windows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
-            foreach (string candidate in windows ? new[] { "pwsh.exe", "powershell.exe" } : new[] { "pwsh" })
-            {
-                string path = Path.Combine(home, candidate);
-                if (File.Exists(path)) return path;
-            }
-            if (windows && RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal))
-                return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.System), @"WindowsPowerShell\v1.0\powershell.exe");
-            return current ?? "pwsh";
-        }
-
-        private static bool IsPowerShell(string path)
-        {
-            string name = Path.GetFileNameWithoutExtension(path);
-            return name.Equals("pwsh", StringComparison.OrdinalIgnoreCase) || name.Equals("powershell", StringComparison.OrdinalIgnoreCase);
-        }
+        public static WorkerLaunch Launch() => ScriptWorkerHost.Launch(PowerShellLocator.Find(), typeof(PoolFactory).Assembly.Location);
     }
 }

@@ -27,15 +27,14 @@ namespace ProcessPool.Commands.Worker
             [WorkerMain.MethodKind] = () => new MethodRunner(),
         });
 
-        /// <summary>How to start a worker: <paramref name="executable"/> (pwsh or powershell.exe) loading <paramref name="moduleAssembly"/>.</summary>
-        internal static WorkerLaunch Launch(string executable, string moduleAssembly)
+        /// <summary>How to start a worker: <paramref name="powerShell"/> (pwsh or powershell.exe, with any arguments it needs first) loading <paramref name="moduleAssembly"/>.</summary>
+        internal static WorkerLaunch Launch(WorkerLaunch powerShell, string moduleAssembly)
         {
             string command = $"Import-Module -Name '{moduleAssembly.Replace("'", "''")}'; exit [{typeof(ScriptWorkerHost).FullName}]::Run()";
-            return new WorkerLaunch(executable, new[]
-            {
-                "-NoProfile", "-NonInteractive", "-NoLogo",
-                "-EncodedCommand", Convert.ToBase64String(Encoding.Unicode.GetBytes(command)),
-            });
+            var launch = new WorkerLaunch(powerShell.FileName, powerShell.Arguments);
+            foreach (string argument in new[] { "-NoProfile", "-NonInteractive", "-NoLogo", "-EncodedCommand", Convert.ToBase64String(Encoding.Unicode.GetBytes(command)) })
+                launch.Arguments.Add(argument);
+            return launch;
         }
     }
 }
