@@ -3,13 +3,15 @@
 .SYNOPSIS
     The one build entry of ProcessPool.
 .DESCRIPTION
-    Build:   compiles the solution; the PoolCmdlets build lays the module out in out/ProcessPool.
-    Docs:    builds, then compiles the PlatyPS markdown in docs/help/en-US into out/ProcessPool/en-US.
-    Test:    builds and the help, then runs the xunit tests (dotnet test) and the Pester suite (tests/Pester).
-    Package: Release build and help, then out/ProcessPool-<version>.zip of the module folder.
+    Build:   compiles the solution; the PoolCmdlets build lays the module out in out/ProcessPool, compiled help included.
+    Docs:    regenerates the compiled help in module/en-US from the PlatyPS markdown in docs/help/en-US (needs platyPS
+             0.14.2 installed), then builds. The compiled help is committed, so no other task needs platyPS.
+    Test:    builds, then runs the engine's xunit tests and the Pester suite with its full output.
+    Package: Release build, then out/ProcessPool-<version>.zip of the module folder.
 
-    Pester and platyPS are installed from the PowerShell Gallery, at the pinned versions below, only when they are
-    missing. CI does not call this script: it runs 'dotnet test', which runs the Pester suite when pwsh is on PATH.
+    The tools are pinned in the repository and come through .NET's own commands: Pester from NuGet (restored with
+    tests/PesterRunner), and, where pwsh is not on PATH, PowerShell from the local tool manifest (.config). 'dotnet test'
+    at the repository root runs the same xunit and Pester tests.
 .EXAMPLE
     ./build.ps1 -Task Test
 .EXAMPLE
@@ -26,22 +28,14 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
+. (Join-Path $PSScriptRoot 'tools/Find-PowerShell.ps1')
 
-$PinnedTools = @{ Pester = '5.9.0'; platyPS = '0.14.2' }
+$PlatyPSVersion = '0.14.2'
 $ModuleDir = Join-Path $PSScriptRoot 'out/ProcessPool'
 
 function Invoke-Dotnet {
     & dotnet @args
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE" }
-}
-
-function Use-PinnedModule([string] $Name) {
-    $version = $PinnedTools[$Name]
-    if (-not (Get-Module -ListAvailable -Name $Name | Where-Object { $_.Version -eq [version]$version })) {
-        Write-Host "Installing $Name $version from the PowerShell Gallery (current user)"
-        Install-Module -Name $Name -RequiredVersion $version -Scope CurrentUser -Force -SkipPublisherCheck -AllowClobber -Repository PSGallery
-    }
-    Import-Module -Name $Name -RequiredVersion $version -Force
 }
 
 function Invoke-Build {
@@ -50,28 +44,40 @@ function Invoke-Build {
 }
 
 function Invoke-Docs {
-    Use-PinnedModule platyPS
-    $null = New-ExternalHelp -Path (Join-Path $PSScriptRoot 'docs/help/en-US') -OutputPath (Join-Path $ModuleDir 'en-US') -Force
-    Write-Host "Help -> $(Join-Path $ModuleDir 'en-US')"
+    $platyPS = Get-Module -ListAvailable -Name platyPS | Where-Object Version -EQ ([version]$PlatyPSVersion) | Select-Object -First 1
+    if (-not $platyPS) {
+        throw "Regenerating the help needs platyPS $PlatyPSVersion (Install-Module platyPS -RequiredVersion $PlatyPSVersion). " +
+            'The compiled help in module/en-US is committed; the HelpSource tests say whether it matches docs/help.'
+    }
+    Import-Module $platyPS -Force
+    $null = New-ExternalHelp -Path (Join-Path $PSScriptRoot 'docs/help/en-US') -OutputPath (Join-Path $PSScriptRoot 'module/en-US') -Force
+    Write-Host "Help -> $(Join-Path $PSScriptRoot 'module/en-US')"
+}
+
+# Pester's module file in the NuGet package folder, restored at the version tests/PesterRunner pins.
+function Get-PesterPath {
+    $project = Join-Path $PSScriptRoot 'tests/PesterRunner/PesterRunner.csproj'
+    Invoke-Dotnet restore $project
+    $path = & dotnet msbuild $project -getProperty:PesterModulePath
+    if ($LASTEXITCODE -ne 0 -or -not (Test-Path -LiteralPath $path)) { throw "Pester was not restored (looked for '$path')." }
+    $path
 }
 
 function Invoke-Tests {
-    # The engine's xunit tests first; the Pester suite then runs directly (not through tests/PesterRunner), with its full output.
     Invoke-Dotnet test (Join-Path $PSScriptRoot 'tests/PoolEngine.Tests/PoolEngine.Tests.csproj') --configuration $Configuration --no-build
-    Use-PinnedModule Pester
-    $pwsh = (Get-Process -Id $PID).Path
-    & $pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'tests/Pester/Invoke-PesterSuite.ps1') -ModulePath (Join-Path $ModuleDir 'ProcessPool.psd1')
+    $pester = Get-PesterPath
+    Invoke-PowerShell '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'tests/Pester/Invoke-PesterSuite.ps1'),
+        '-ModulePath', (Join-Path $ModuleDir 'ProcessPool.psd1'), '-PesterPath', $pester
     if ($LASTEXITCODE -ne 0) { throw "The Pester suite failed ($LASTEXITCODE failures)." }
 }
 
 switch ($Task) {
     'Build' { Invoke-Build }
-    'Docs' { Invoke-Build; Invoke-Docs }
-    'Test' { Invoke-Build; Invoke-Docs; Invoke-Tests }
+    'Docs' { Invoke-Docs; Invoke-Build }
+    'Test' { Invoke-Build; Invoke-Tests }
     'Package' {
         $Configuration = 'Release'
         Invoke-Build
-        Invoke-Docs
         $version = (Import-PowerShellDataFile (Join-Path $ModuleDir 'ProcessPool.psd1')).ModuleVersion
         $zip = Join-Path $PSScriptRoot "out/ProcessPool-$version.zip"
         Compress-Archive -Path $ModuleDir -DestinationPath $zip -Force
