@@ -120,10 +120,13 @@ Describe 'Invoke-PoolMap' {
 
     Context 'InputObject' {
         It 'takes input from the pipeline as it arrives and streams output before input ends' {
-            $clock = [Diagnostics.Stopwatch]::StartNew()
-            $first = 1..30 | ForEach-Object { Start-Sleep -Milliseconds 100; $_ } |
-                Invoke-PoolMap -Pool $pool { $_ } | ForEach-Object { $clock.Elapsed.TotalSeconds } | Select-Object -First 1
-            $first | Should -BeLessThan 2.5 # all input takes 3 s to arrive
+            # The producer keeps going until the first result has come out (at most 600 items, a minute): on any machine,
+            # however slow, output that waited for the end of input would leave it producing all 600.
+            $state = @{ FirstOutputAt = 0; Produced = 0 }
+            $null = 1..600 | ForEach-Object { if ($state.FirstOutputAt) { return }; $state.Produced++; Start-Sleep -Milliseconds 100; $_ } |
+                Invoke-PoolMap -Pool $pool { $_ } | ForEach-Object { if (-not $state.FirstOutputAt) { $state.FirstOutputAt = $state.Produced } }
+            $state.FirstOutputAt | Should -BeGreaterThan 0
+            $state.Produced | Should -BeLessThan 600
         }
 
         It 'treats -InputObject given directly as one item, as ForEach-Object does' {

@@ -12,11 +12,15 @@ AfterAll {
 Describe 'Receive-PoolResult' {
     Context 'Job' {
         It 'returns what is ready now without waiting' {
-            $job = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AsJob { if ($_ -eq 4) { Start-Sleep 5 }; $_ }
-            Wait-Until { $job.MapProgress.Completed -ge 3 } | Should -BeTrue
-            $clock = [Diagnostics.Stopwatch]::StartNew()
-            Receive-PoolResult -Job $job | Should -Be 1, 2, 3
-            $clock.Elapsed.TotalSeconds | Should -BeLessThan 2
+            $job = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AsJob { if ($_ -eq 4) { Start-Sleep 120 }; $_ }
+            try {
+                Wait-Until { $job.MapProgress.Completed -ge 3 } | Should -BeTrue
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                Receive-PoolResult -Job $job | Should -Be 1, 2, 3
+                $clock.Elapsed.TotalSeconds | Should -BeLessThan 60 # item 4 takes 120 s
+                $job.State | Should -Be 'Running'
+            }
+            finally { Stop-Job $job }
         }
 
         It 'takes jobs from the pipeline, Get-Job''s included' {
@@ -44,13 +48,17 @@ Describe 'Receive-PoolResult' {
 
     Context 'Timeout' {
         It 'stops waiting after the timeout and returns what arrived' {
-            $job = 1..3 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AsJob { if ($_ -eq 3) { Start-Sleep 30 }; $_ }
-            $clock = [Diagnostics.Stopwatch]::StartNew()
-            $out = Receive-PoolResult $job -Wait -Timeout 2
-            $clock.Elapsed.TotalSeconds | Should -BeLessThan 6
-            $out | Should -Be 1, 2
-            $job.State | Should -Be 'Running'
-            Stop-Job $job
+            $job = 1..3 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AsJob { if ($_ -eq 3) { Start-Sleep 120 }; $_ }
+            try {
+                Wait-Until { $job.MapProgress.Completed -ge 2 } | Should -BeTrue
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                $out = Receive-PoolResult $job -Wait -Timeout 2
+                $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 1.9
+                $clock.Elapsed.TotalSeconds | Should -BeLessThan 60 # item 3 takes 120 s
+                $out | Should -Be 1, 2
+                $job.State | Should -Be 'Running'
+            }
+            finally { Stop-Job $job }
         }
     }
 

@@ -27,9 +27,9 @@ namespace ProcessPool.PesterRunner
         public void PesterSuite_AgainstBuiltModule_EveryTestPasses()
         {
             string root = PowerShell.RepositoryRoot();
-            string module = Path.Combine(root, "out", "ProcessPool", "ProcessPool.psd1");
+            string module = Path.GetFullPath(Metadata("ModuleManifestPath"));
             Assert.True(File.Exists(module), $"The module is not laid out at {module}; the PoolCmdlets build should have done it.");
-            string pester = PesterModulePath();
+            string pester = Metadata("PesterModulePath");
             Assert.True(File.Exists(pester), $"Pester is not at {pester}; the restore of tests/PesterRunner should have put it there.");
             string suite = Path.Combine(root, "tests", "Pester", "Invoke-PesterSuite.ps1");
             string results = Path.Combine(root, "TestResults", "Pester");
@@ -55,9 +55,9 @@ namespace ProcessPool.PesterRunner
 
         private static string Quote(string value) => "'" + value.Replace("'", "''") + "'";
 
-        /// <summary>Where the restore put Pester: recorded in this assembly at build time from the package folder.</summary>
-        private static string PesterModulePath() =>
-            typeof(PesterSuiteTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "PesterModulePath").Value!;
+        /// <summary>A path the build recorded in this assembly: where the restore put Pester, where the module was laid out.</summary>
+        private static string Metadata(string key) =>
+            typeof(PesterSuiteTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
         /// <summary>Pester's lines for each failed test (its "[-]" line and the explanation under it), or the last lines when there are none.</summary>
         private static string Details(List<string> lines)
