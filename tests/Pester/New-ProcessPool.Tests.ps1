@@ -34,6 +34,31 @@ Describe 'New-ProcessPool' {
         }
     }
 
+    Context 'Worker PowerShell' {
+        AfterEach { Remove-Item Env:PROCESSPOOL_POWERSHELL -ErrorAction SilentlyContinue }
+
+        It 'runs workers in the PowerShell of the caller, also when that runs as a .NET tool' {
+            $pool = New-Tracked @{ Size = 1 }
+            $worker = 1 | Invoke-PoolMap -Pool $pool { [pscustomobject]@{ Version = "$($PSVersionTable.PSVersion)"; Edition = $PSVersionTable.PSEdition; Home = $PSHOME } }
+            $worker.Version | Should -Be "$($PSVersionTable.PSVersion)"
+            $worker.Edition | Should -Be $PSVersionTable.PSEdition
+            $worker.Home | Should -Be $PSHOME
+        }
+
+        It 'starts the PowerShell that $env:PROCESSPOOL_POWERSHELL names' {
+            $env:PROCESSPOOL_POWERSHELL = @('pwsh', 'pwsh.exe', 'powershell.exe') | ForEach-Object { Join-Path $PSHOME $_ } | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
+            $pool = New-Tracked @{ Size = 1 }
+            $path = 1 | Invoke-PoolMap -Pool $pool { (Get-Process -Id $PID).Path }
+            (Get-Item -LiteralPath $path).FullName | Should -Be (Get-Item -LiteralPath $env:PROCESSPOOL_POWERSHELL).FullName
+        }
+
+        It 'fails with PoolBroken, saying how to name a PowerShell, when $env:PROCESSPOOL_POWERSHELL points nowhere' {
+            $env:PROCESSPOOL_POWERSHELL = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+            $failure = { New-ProcessPool -Size 1 } | Should -Throw -ErrorId 'PoolBroken,ProcessPool.Commands.NewProcessPoolCommand' -PassThru
+            $failure.Exception.Message | Should -Match 'PROCESSPOOL_POWERSHELL'
+        }
+    }
+
     Context 'Name' {
         It 'registers the pool under its name' {
             $name = 'named-' + [guid]::NewGuid().ToString('N').Substring(0, 6)

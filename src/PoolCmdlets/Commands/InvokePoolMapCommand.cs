@@ -105,7 +105,9 @@ namespace ProcessPool.Commands
         /// <summary>Resolves the pool, captures <c>$using:</c>, and starts the map.</summary>
         protected override void BeginProcessing()
         {
-            var handle = Pool ?? PoolRegistry.GetOrCreateDefault();
+            ProcessPoolHandle handle;
+            try { handle = Pool ?? PoolRegistry.GetOrCreateDefault(); }
+            catch (BrokenPoolException broken) { ThrowTerminatingError(ErrorRecords.MapFault(broken, PoolRegistry.DefaultName)); return; }
             if (!handle.IsResolved) ThrowTerminatingError(ErrorRecords.NotFound(handle.Name));
 
             var options = ParameterSetName == MethodSet ? MethodOptions() : ScriptOptions();

@@ -94,7 +94,9 @@ namespace ProcessPool.Commands
             string name = Name ?? PoolRegistry.NextName();
             if (!PoolRegistry.IsNameFree(name)) ThrowTerminatingError(ErrorRecords.NameInUse(name));
 
-            var options = PoolFactory.Options(name, Size, ScriptSetup(), MethodSetup());
+            PoolOptions options;
+            try { options = PoolFactory.Options(name, Size, ScriptSetup(), MethodSetup()); }
+            catch (BrokenPoolException broken) { ThrowTerminatingError(ErrorRecords.MapFault(broken, name)); return; }
             if (MaxTasksPerWorker > 0) options.MaxTasksPerWorker = MaxTasksPerWorker;
             if (MaxWorkerMemoryMB > 0) options.MaxWorkerMemoryBytes = MaxWorkerMemoryMB * 1024 * 1024;
             if (IdleTimeoutSeconds > 0) options.IdleTimeout = TimeSpan.FromSeconds(IdleTimeoutSeconds);
