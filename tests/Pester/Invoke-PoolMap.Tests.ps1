@@ -256,7 +256,7 @@ Describe 'Invoke-PoolMap' {
         }
 
         It 'binds the spread arguments of a block with a process block too' {
-            @(1, 2) | Invoke-PoolMap -Pool $pool -Spread { param($a, $b) process { $a * $b } } | Should -Be 2
+            ,@(1, 2) | Invoke-PoolMap -Pool $pool -Spread { param($a, $b) process { $a * $b } } | Should -Be 2
         }
 
         It 'spreads an array item over a static method''s parameters' {
