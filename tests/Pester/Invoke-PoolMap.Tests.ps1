@@ -299,6 +299,8 @@ Describe 'Invoke-PoolMap' {
         It 'stops the whole run with PoolRunTimeout and leaves no worker running it' {
             $runPool = New-TestPool -Size 2
             try {
+                # Both workers ready first: one still starting when the run stops is not running it, and rightly stays.
+                Wait-Until { $runPool.Idle -eq 2 } | Should -BeTrue
                 $busy = $runPool.WorkerProcessIds
                 $clock = [Diagnostics.Stopwatch]::StartNew()
                 { 1..10 | Invoke-PoolMap -Pool $runPool -ChunkSize 1 -TimeoutSeconds 1 { Start-Sleep 60; $_ } } | Should -Throw -ErrorId 'PoolRunTimeout,ProcessPool.Commands.InvokePoolMapCommand'
