@@ -27,6 +27,7 @@ namespace ProcessPool.Commands
         public const string PoolFunctionNotFound = nameof(PoolFunctionNotFound);
         public const string PoolJobLogFailed = nameof(PoolJobLogFailed);
         public const string PoolRemoteError = nameof(PoolRemoteError);
+        public const string PoolMethodSetupMissing = nameof(PoolMethodSetupMissing);
 
         /// <summary>The non-terminating error of an item that failed: it threw, timed out, or killed its worker every time.</summary>
         public static ErrorRecord ItemFailed(Exception error, object? item)
@@ -99,6 +100,10 @@ namespace ProcessPool.Commands
 
         public static ErrorRecord FunctionNotFound(string name) =>
             new ErrorRecord(new ItemNotFoundException($"No function named '{name}' exists in the caller's scope to copy into the pool."), PoolFunctionNotFound, ErrorCategory.ObjectNotFound, name);
+
+        public static ErrorRecord MethodSetupMissing(string assemblyPath) =>
+            new ErrorRecord(new PSArgumentException("-AssemblyPath names the assembly of an initializer or finalizer method; give -InitializerMethod, -FinalizerMethod or both."),
+                PoolMethodSetupMissing, ErrorCategory.InvalidArgument, assemblyPath);
 
         public static ErrorRecord JobLogFailed(string path, Exception error) =>
             new ErrorRecord(new PSInvalidOperationException($"The job log '{path}' cannot be written: {error.Message}", error), PoolJobLogFailed, ErrorCategory.WriteError, path);

@@ -73,9 +73,15 @@ Describe 'Compiled help' {
     }
 
     It 'has the about_ProcessPool text of the markdown' {
-        # PlatyPS rewraps paragraphs, drops code fences and the title lines, and spells the topic name in lower case.
+        # PlatyPS rewraps paragraphs, drops code fences, heading marks (not comments inside code) and the title lines,
+        # and spells the topic name in lower case.
+        $inCode = $false
         $markdown = Get-Content -LiteralPath (Join-Path $RepoRoot 'docs/help/en-US/about_ProcessPool.md') |
-            Select-Object -Skip 2 | Where-Object { $_ -notmatch '^```' } | ForEach-Object { $_ -replace '^#+ ' }
+            Select-Object -Skip 2 | ForEach-Object {
+                if ($_ -match '^```') { $inCode = -not $inCode }
+                elseif ($inCode) { $_ }
+                else { $_ -replace '^#+ ' }
+            }
         $text = Get-Content -LiteralPath (Join-Path $compiledDir 'about_ProcessPool.help.txt') -Encoding UTF8 | Select-Object -Skip 2
         Get-Words $text | Should -Be (Get-Words $markdown)
     }

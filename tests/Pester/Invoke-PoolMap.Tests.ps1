@@ -236,6 +236,49 @@ Describe 'Invoke-PoolMap' {
         }
     }
 
+    Context 'Spread' {
+        It 'binds an array item to the block''s param() by position (starmap)' {
+            ,@(1, 2), ,@(3, 4) | Invoke-PoolMap -Pool $pool -Spread { param($a, $b) $a + $b } | Should -Be 3, 7
+            @(1, 2), @(3, 4) | Invoke-PoolMap -Pool $pool -Spread { param($a, $b) $a + $b } | Should -Be 3, 7
+        }
+
+        It 'binds a hashtable or object item by name, like splatting' {
+            $items = @{ Path = 'a'; Depth = 2 }, [pscustomobject]@{ Depth = 3; Path = 'b' }
+            $items | Invoke-PoolMap -Pool $pool -Spread { param($Path, $Depth) "$Path/$Depth" } | Should -Be 'a/2', 'b/3'
+        }
+
+        It 'keeps the whole item in $_' {
+            @(1, 2), @{ Name = 'x' } | Invoke-PoolMap -Pool $pool -Spread { param($a) $_.GetType().Name } | Should -Be 'Object[]', 'Hashtable'
+        }
+
+        It 'passes any other value as the one positional argument, then -ArgumentList' {
+            5, 'text' | Invoke-PoolMap -Pool $pool -Spread -ArgumentList 'extra' { param($value, $more) "$value+$more" } | Should -Be '5+extra', 'text+extra'
+        }
+
+        It 'binds the spread arguments of a block with a process block too' {
+            ,@(1, 2) | Invoke-PoolMap -Pool $pool -Spread { param($a, $b) process { $a * $b } } | Should -Be 2
+        }
+
+        It 'spreads an array item over a static method''s parameters' {
+            ,@(1, 2), ,@(3, 4) | Invoke-PoolMap -Pool $pool -Spread -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Add' | Should -Be 3, 7
+        }
+
+        It 'binds a hashtable item to a static method''s parameters by name' {
+            @{ label = 'x'; value = 2 }, @{ Label = 'y'; Value = 2; Factor = 3 } |
+                Invoke-PoolMap -Pool $pool -Spread -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Scale' | Should -Be 'x=20', 'y=6'
+        }
+
+        It 'fails an item whose value does not convert to the parameter type with PoolItemFailed, naming the parameter' {
+            $out = @(1, 1), @(1, 'two'), @(2, 2) | Invoke-PoolMap -Pool $pool -Spread -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Add' -ErrorVariable failures -ErrorAction SilentlyContinue
+            $out | Should -Be 2, 4
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolItemFailed,*'
+            $failures[0].Exception.RemoteType | Should -Be 'System.Text.Json.JsonException'
+            $failures[0].Exception.RemoteMessage | Should -BeLike "*parameter 'b'*"
+            $failures[0].TargetObject | Should -Be 1, 'two'
+        }
+    }
+
     Context 'ItemTimeoutSeconds' {
         It 'fails only the slow item with PoolItemTimeout, kills its worker and goes on' {
             $timeoutPool = New-TestPool -Size 2
@@ -256,6 +299,8 @@ Describe 'Invoke-PoolMap' {
         It 'stops the whole run with PoolRunTimeout and leaves no worker running it' {
             $runPool = New-TestPool -Size 2
             try {
+                # Both workers ready first: one still starting when the run stops is not running it, and rightly stays.
+                Wait-Until { $runPool.Idle -eq 2 } | Should -BeTrue
                 $busy = $runPool.WorkerProcessIds
                 $clock = [Diagnostics.Stopwatch]::StartNew()
                 { 1..10 | Invoke-PoolMap -Pool $runPool -ChunkSize 1 -TimeoutSeconds 1 { Start-Sleep 60; $_ } } | Should -Throw -ErrorId 'PoolRunTimeout,ProcessPool.Commands.InvokePoolMapCommand'

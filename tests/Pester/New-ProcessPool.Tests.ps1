@@ -192,6 +192,131 @@ Describe 'New-ProcessPool' {
         }
     }
 
+    Context 'FinalizationScript' {
+        BeforeAll {
+            # Every worker writes final-<pid> into the directory the initialization script was given.
+            $script:finalDir = Join-Path $TestDrive 'final'
+            $null = New-Item -ItemType Directory -Path $finalDir
+            $script:marking = @{
+                InitializationScript = { param($dir) $global:finalDir = $dir }
+                ArgumentList         = $finalDir
+                FinalizationScript   = { Set-Content -LiteralPath (Join-Path $global:finalDir "final-$PID") -Value 'done' }
+            }
+            function Test-Finalized([int] $Id) { Test-Path -LiteralPath (Join-Path $finalDir "final-$Id") }
+            # The waiting warnings of a pool, as the next command that uses it writes them.
+            function Get-PoolWarning($Pool) {
+                $warnings = $null
+                $null = Get-ProcessPool -Name $Pool.Name -WarningVariable warnings -WarningAction SilentlyContinue
+                @($warnings)
+            }
+        }
+
+        It 'runs in every worker when the pool is removed' {
+            $pool = New-Tracked (@{ Size = 2 } + $marking)
+            Wait-Until { $pool.Idle -eq 2 } | Should -BeTrue
+            $ids = $pool.WorkerProcessIds
+            Remove-ProcessPool $pool -WarningVariable warnings
+            $warnings | Should -BeNullOrEmpty
+            foreach ($id in $ids) { Test-Finalized $id | Should -BeTrue }
+        }
+
+        It 'runs when an idle worker is retired' {
+            $pool = New-Tracked (@{ Size = 1; IdleTimeoutSeconds = 0.5 } + $marking)
+            $id = $pool.WorkerProcessIds[0]
+            Wait-Until { Test-Finalized $id } | Should -BeTrue
+            Wait-ProcessGone $id | Should -BeNullOrEmpty
+        }
+
+        It 'runs when a worker reaches its task limit' {
+            $pool = New-Tracked (@{ Size = 1; MaxTasksPerWorker = 1 } + $marking)
+            $ids = 1..2 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $PID }
+            @($ids | Sort-Object -Unique).Count | Should -Be 2
+            foreach ($id in $ids) { Wait-Until { Test-Finalized $id } | Should -BeTrue }
+        }
+
+        It 'sees what the initialization script defined' {
+            $pool = New-Tracked @{ Size = 1; InitializationScript = { $global:note = Join-Path ([IO.Path]::GetTempPath()) "pp-note-$PID" }; FinalizationScript = { Set-Content -LiteralPath $global:note -Value 'bye' } }
+            $id = $pool.WorkerProcessIds[0]
+            $note = Join-Path ([IO.Path]::GetTempPath()) "pp-note-$id"
+            try {
+                Remove-ProcessPool $pool
+                Get-Content -LiteralPath $note | Should -Be 'bye'
+            }
+            finally { Remove-Item -LiteralPath $note -ErrorAction SilentlyContinue }
+        }
+
+        It 'is a warning naming the worker when it throws, written by Remove-ProcessPool' {
+            $pool = New-Tracked @{ Size = 1; FinalizationScript = { throw 'cannot flush' } }
+            $id = $pool.WorkerProcessIds[0]
+            Remove-ProcessPool $pool -WarningVariable warnings -WarningAction SilentlyContinue
+            $warnings.Count | Should -Be 1
+            $warnings[0].Message | Should -Match "worker \d+ \(pid $id\)"
+            $warnings[0].Message | Should -Match 'cannot flush'
+            Wait-ProcessGone $id | Should -BeNullOrEmpty
+        }
+
+        It 'is a warning when it writes an error' {
+            $pool = New-Tracked @{ Size = 1; FinalizationScript = { Write-Error 'half done' } }
+            Remove-ProcessPool $pool -WarningVariable warnings -WarningAction SilentlyContinue
+            $warnings.Count | Should -Be 1
+            $warnings[0].Message | Should -Match 'half done'
+        }
+
+        It 'is a warning, written once by the next command that uses the pool, when it fails on an idle retirement' {
+            $pool = New-Tracked @{ Size = 1; IdleTimeoutSeconds = 0.5; FinalizationScript = { throw 'idle failure' } }
+            $id = $pool.WorkerProcessIds[0]
+            $script:seen = @()
+            Wait-Until { $script:seen += Get-PoolWarning $pool; $script:seen.Count -gt 0 } | Should -BeTrue
+            $seen.Count | Should -Be 1
+            $seen[0].Message | Should -Match "\(pid $id\).*idle failure"
+            Get-PoolWarning $pool | Should -BeNullOrEmpty
+            1 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be 1
+        }
+    }
+
+    Context 'ShutdownTimeoutSeconds' {
+        It 'kills a worker whose finalization script hangs, with a warning, and never waits longer' {
+            $pool = New-Tracked @{ Size = 1; ShutdownTimeoutSeconds = 0.5; FinalizationScript = { Start-Sleep -Seconds 600 } }
+            $pool.ShutdownTimeoutSeconds | Should -Be 0.5
+            $id = $pool.WorkerProcessIds[0]
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            Remove-ProcessPool $pool -WarningVariable warnings -WarningAction SilentlyContinue
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 60
+            $warnings.Count | Should -Be 1
+            $warnings[0].Message | Should -Match "\(pid $id\) did not exit within 0.5 s"
+            Wait-ProcessGone $id | Should -BeNullOrEmpty
+        }
+
+        It 'defaults to five seconds' {
+            $pool = New-Tracked @{ Size = 1 }
+            $pool.ShutdownTimeoutSeconds | Should -Be 5
+        }
+    }
+
+    Context 'FinalizerMethod and FinalizerArgumentList' {
+        It 'calls the finalizer method with the arguments when the pool is removed' {
+            $dir = Join-Path $TestDrive 'method-final'
+            $null = New-Item -ItemType Directory -Path $dir
+            $pool = New-Tracked @{ Size = 1; AssemblyPath = $methods; FinalizerMethod = 'ProcessPool.TestMethods.Payloads::WriteMarker'; FinalizerArgumentList = $dir }
+            1 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Double' | Should -Be 2
+            $id = $pool.WorkerProcessIds[0]
+            Remove-ProcessPool $pool
+            Test-Path -LiteralPath (Join-Path $dir "finalized-$id") | Should -BeTrue
+        }
+
+        It 'is a warning naming the worker when the finalizer method throws' {
+            $pool = New-Tracked @{ Size = 1; AssemblyPath = $methods; InitializerMethod = 'ProcessPool.TestMethods.Payloads::Init'; InitializerArgumentList = 'x'; FinalizerMethod = 'ProcessPool.TestMethods.Payloads::FailFinalizer'; FinalizerArgumentList = 'disk full' }
+            $id = $pool.WorkerProcessIds[0]
+            Remove-ProcessPool $pool -WarningVariable warnings -WarningAction SilentlyContinue
+            $warnings.Count | Should -Be 1
+            $warnings[0].Message | Should -Match "\(pid $id\).*finalizer refused: disk full"
+        }
+
+        It 'fails with PoolMethodSetupMissing for -AssemblyPath without an initializer or finalizer' {
+            { New-ProcessPool -Size 1 -AssemblyPath $methods } | Should -Throw -ErrorId 'PoolMethodSetupMissing,ProcessPool.Commands.NewProcessPoolCommand'
+        }
+    }
+
     Context 'AssemblyPath, InitializerMethod and InitializerArgumentList' {
         It 'calls the initializer method once in every worker with the arguments' {
             $pool = New-Tracked @{ Size = 1; AssemblyPath = $methods; InitializerMethod = 'ProcessPool.TestMethods.Payloads::Init'; InitializerArgumentList = 'marker-42' }

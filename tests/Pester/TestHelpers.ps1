@@ -61,7 +61,7 @@ function New-TestPool([int] $Size = 2, [hashtable] $Options = @{}) {
 function Remove-TestPool($Pool) {
     if (-not $Pool) { return }
     $ids = $Pool.GetAllStartedProcessIds()
-    Remove-ProcessPool -Pool $Pool -Force -ErrorAction SilentlyContinue
+    Remove-ProcessPool -Pool $Pool -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
     $alive = Wait-ProcessGone $ids
     if ($alive.Count -gt 0) { throw "Workers still alive after Remove-ProcessPool -Force: $($alive -join ', ')" }
 }

@@ -95,8 +95,8 @@ namespace ProcessPool.Engine.Tests
         [Fact]
         public void Map_SeveralParameters_SpreadsArrayItems()
         {
-            var pairs = new[] { new long[] { 1, 2 }, new long[] { 40, 2 } };
-            Assert.Equal(new[] { 3L, 42L }, Run(_pool, pairs, Method("Add")).Select(Decode<long>));
+            var pairs = new[] { new[] { 1, 2 }, new[] { 40, 2 } };
+            Assert.Equal(new[] { 3, 42 }, Run(_pool, pairs, Method("Add")).Select(Decode<int>));
         }
 
         [Fact]

@@ -19,7 +19,10 @@ namespace ProcessPool.TestMethods
 
         public static int Double(int x) => 2 * x;
 
-        public static long Add(long a, long b) => a + b;
+        public static int Add(int a, int b) => a + b;
+
+        /// <summary>Spreading by name: <c>Scale</c> has an optional parameter an item may leave out.</summary>
+        public static string Scale(string label, int value, int factor = 10) => $"{label}={value * factor}";
 
         public static string Echo(string text) => text;
 
@@ -107,6 +110,12 @@ namespace ProcessPool.TestMethods
 
         /// <summary>A finalizer that proves it ran by writing a file.</summary>
         public static void WriteMarker(string path) => File.WriteAllText(Path.Combine(path, "finalized-" + Process.GetCurrentProcess().Id), "done");
+
+        /// <summary>A finalizer that fails.</summary>
+        public static void FailFinalizer(string why) => throw new InvalidOperationException("finalizer refused: " + why);
+
+        /// <summary>A finalizer that never returns.</summary>
+        public static void HangFinalizer() => Thread.Sleep(Timeout.Infinite);
 
         public static int Overloaded(int x) => x;
         public static int Overloaded(string x) => x.Length;

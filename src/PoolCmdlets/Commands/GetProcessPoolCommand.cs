@@ -24,7 +24,7 @@ namespace ProcessPool.Commands
             var pools = PoolRegistry.All();
             if (Name == null)
             {
-                WriteObject(pools, enumerateCollection: true);
+                Write(pools);
                 return;
             }
             foreach (string name in Name)
@@ -32,7 +32,17 @@ namespace ProcessPool.Commands
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 var matches = pools.Where(p => pattern.IsMatch(p.Name)).ToList();
                 if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name)) WriteError(ErrorRecords.NotFound(name));
-                WriteObject(matches, enumerateCollection: true);
+                Write(matches);
+            }
+        }
+
+        /// <summary>Writes the pools, each after its waiting warnings (finalizers that failed since a command last used it).</summary>
+        private void Write(System.Collections.Generic.List<ProcessPoolHandle> pools)
+        {
+            foreach (var pool in pools)
+            {
+                PoolWarnings.Drain(pool.Pool, WriteWarning);
+                WriteObject(pool);
             }
         }
     }

@@ -69,6 +69,13 @@ namespace ProcessPool.Commands
         [Alias("Args")]
         public object[] ArgumentList { get; set; } = Array.Empty<object>();
 
+        /// <summary>
+        /// Spreads each item over the parameters, like Python's <c>starmap</c>: an array binds by position, a hashtable
+        /// or object by name (like splatting); <c>$_</c> is still the whole item (a one-element array holding an array is taken as that array).
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Spread { get; set; }
+
         /// <summary>Longest one item may run, in seconds; its worker is then killed and replaced and the item fails.</summary>
         [Parameter]
         [ValidateRange(0.001, int.MaxValue)]
@@ -219,9 +226,10 @@ namespace ProcessPool.Commands
                 Location = location,
                 Verbose = Wants("Verbose", "VerbosePreference"),
                 Debug = Wants("Debug", "DebugPreference"),
+                Spread = Spread,
             };
             int depth = Depth;
-            _encode = value => PSCodec.Encode(value, depth);
+            _encode = Spread ? value => PSCodec.Encode(SpreadArguments.Unwrap(value), depth) : value => PSCodec.Encode(value, depth);
             return new MapOptions(ScriptWorkerHost.ScriptKind, payload.Encode());
         }
 
@@ -229,8 +237,10 @@ namespace ProcessPool.Commands
         {
             string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(AssemblyPath);
             if (!System.IO.File.Exists(path)) ThrowTerminatingError(ErrorRecords.AssemblyNotFound(path));
-            _encode = MethodValues.Encode;
-            return new MapOptions(MethodPayload.Kind, MethodPayload.For(path, Method).Encode());
+            _encode = Spread ? value => MethodValues.Encode(SpreadArguments.Unwrap(value)) : MethodValues.Encode;
+            var payload = MethodPayload.For(path, Method);
+            payload.Spread = Spread;
+            return new MapOptions(MethodPayload.Kind, payload.Encode());
         }
 
         /// <summary>True when the caller wants a stream the worker does not produce by default: the switch given, or the preference set to show it.</summary>

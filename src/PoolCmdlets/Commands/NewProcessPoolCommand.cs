@@ -48,6 +48,11 @@ namespace ProcessPool.Commands
         [ValidateRange(0.1, double.MaxValue)]
         public double IdleTimeoutSeconds { get; set; }
 
+        /// <summary>Seconds a worker has to run its finalizer and exit when it is retired or the pool is removed; it is then killed, with a warning.</summary>
+        [Parameter]
+        [ValidateRange(0.1, 3600)]
+        public double ShutdownTimeoutSeconds { get; set; }
+
         /// <summary>Modules every worker imports when it starts.</summary>
         [Parameter(ParameterSetName = ScriptSet)]
         [ValidateNotNullOrEmpty]
@@ -73,20 +78,34 @@ namespace ProcessPool.Commands
         [Parameter(ParameterSetName = ScriptSet)]
         public object[] ArgumentList { get; set; } = Array.Empty<object>();
 
-        /// <summary>The assembly that holds the initializer method.</summary>
+        /// <summary>A script every worker runs once when it is retired cleanly (idle time, task limit, memory ceiling, pool removal), at global scope.</summary>
+        [Parameter(ParameterSetName = ScriptSet)]
+        public ScriptBlock? FinalizationScript { get; set; }
+
+        /// <summary>The assembly that holds the initializer and finalizer methods.</summary>
         [Parameter(Mandatory = true, ParameterSetName = MethodSet)]
         [ValidateNotNullOrEmpty]
         public string AssemblyPath { get; set; } = null!;
 
         /// <summary>A public static method (<c>Namespace.Type::Method</c>) every worker calls once when it starts.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = MethodSet)]
+        [Parameter(ParameterSetName = MethodSet)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(MethodNameCompleter))]
-        public string InitializerMethod { get; set; } = null!;
+        public string? InitializerMethod { get; set; }
 
         /// <summary>Arguments for the initializer method, converted to its parameter types.</summary>
         [Parameter(ParameterSetName = MethodSet)]
         public object[] InitializerArgumentList { get; set; } = Array.Empty<object>();
+
+        /// <summary>A public static method (<c>Namespace.Type::Method</c>) every worker calls once when it is retired cleanly.</summary>
+        [Parameter(ParameterSetName = MethodSet)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(MethodNameCompleter))]
+        public string? FinalizerMethod { get; set; }
+
+        /// <summary>Arguments for the finalizer method, converted to its parameter types.</summary>
+        [Parameter(ParameterSetName = MethodSet)]
+        public object[] FinalizerArgumentList { get; set; } = Array.Empty<object>();
 
         /// <summary>Creates the pool, registers it and waits for its first worker.</summary>
         protected override void EndProcessing()
@@ -100,6 +119,7 @@ namespace ProcessPool.Commands
             if (MaxTasksPerWorker > 0) options.MaxTasksPerWorker = MaxTasksPerWorker;
             if (MaxWorkerMemoryMB > 0) options.MaxWorkerMemoryBytes = MaxWorkerMemoryMB * 1024 * 1024;
             if (IdleTimeoutSeconds > 0) options.IdleTimeout = TimeSpan.FromSeconds(IdleTimeoutSeconds);
+            if (ShutdownTimeoutSeconds > 0) options.ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds);
 
             var pool = new WorkerPool(options);
             // The engine starts the workers in its constructor: a launch event raised before this subscription is not shown.
@@ -154,7 +174,7 @@ namespace ProcessPool.Commands
 
         private ScriptSetup ScriptSetup()
         {
-            var setup = new ScriptSetup { InitializationScript = InitializationScript?.ToString(), ArgumentList = ArgumentList };
+            var setup = new ScriptSetup { InitializationScript = InitializationScript?.ToString(), ArgumentList = ArgumentList, FinalizationScript = FinalizationScript?.ToString() };
             setup.Modules.AddRange(ImportModule);
             foreach (string pattern in Function)
             {
@@ -181,6 +201,7 @@ namespace ProcessPool.Commands
         private MethodSetup? MethodSetup()
         {
             if (ParameterSetName != MethodSet) return null;
+            if (InitializerMethod == null && FinalizerMethod == null) ThrowTerminatingError(ErrorRecords.MethodSetupMissing(AssemblyPath));
             string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(AssemblyPath);
             if (!System.IO.File.Exists(path)) ThrowTerminatingError(ErrorRecords.AssemblyNotFound(path));
             return new MethodSetup
@@ -188,6 +209,8 @@ namespace ProcessPool.Commands
                 AssemblyPath = path,
                 Initializer = InitializerMethod,
                 InitializerArguments = System.Text.Encoding.UTF8.GetString(Codec.MethodValues.Encode(InitializerArgumentList)),
+                Finalizer = FinalizerMethod,
+                FinalizerArguments = System.Text.Encoding.UTF8.GetString(Codec.MethodValues.Encode(FinalizerArgumentList)),
             };
         }
 

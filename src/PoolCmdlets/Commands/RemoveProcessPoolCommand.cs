@@ -7,7 +7,7 @@ namespace ProcessPool.Commands
 {
     /// <summary>
     /// <para type="synopsis">Shuts process pools down and removes them.</para>
-    /// <para type="description">Without -Force a pool finishes the maps running on it before its workers exit; with -Force its workers are killed at once.</para>
+    /// <para type="description">Without -Force a pool finishes the maps running on it before its workers exit and run their finalizers (a failed one is a warning); with -Force its workers are killed at once.</para>
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "ProcessPool", DefaultParameterSetName = PoolSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     public sealed class RemoveProcessPoolCommand : PSCmdlet
@@ -65,6 +65,12 @@ namespace ProcessPool.Commands
         {
             if (!ShouldProcess($"process pool '{handle.Name}' ({handle.Size} workers)", Force ? "Kill" : "Close")) return;
             PoolRegistry.Unregister(handle);
+            Close(handle);
+            PoolWarnings.Drain(handle.Pool, WriteWarning); // finalizers that failed as the workers exited
+        }
+
+        private void Close(ProcessPoolHandle handle)
+        {
             if (Force)
             {
                 handle.Pool.Terminate();

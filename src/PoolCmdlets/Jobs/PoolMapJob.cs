@@ -123,7 +123,7 @@ namespace ProcessPool.Commands
                 while (true)
                 {
                     _map.WaitForResult(Poll);
-                    _events.Drain(message => Verbose.Add(new VerboseRecord(message)));
+                    _events.Drain(message => Verbose.Add(new VerboseRecord(message)), writeWarning: message => Warning.Add(new WarningRecord(message)));
                     foreach (var result in _map.TakeAvailable()) _writer.Write(result);
                     if (_map.IsFinished) break;
                 }

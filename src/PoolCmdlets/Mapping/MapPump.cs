@@ -70,7 +70,7 @@ namespace ProcessPool.Commands.Mapping
         /// <summary>Writes what is ready now: pool events as verbose lines, results in order, progress.</summary>
         public void Drain()
         {
-            _events.Drain(_sink.WriteVerbose);
+            _events.Drain(_sink.WriteVerbose, writeWarning: _sink.WriteWarning);
             while (true)
             {
                 var results = _map.TakeAvailable(DrainBatch);

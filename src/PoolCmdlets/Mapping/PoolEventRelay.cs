@@ -24,8 +24,8 @@ namespace ProcessPool.Commands.Mapping
             _pool.EventRaised += OnEvent;
         }
 
-        /// <summary>Writes the waiting events as verbose lines, showing each to <paramref name="inspect"/> first.</summary>
-        public void Drain(Action<string> writeVerbose, Action<PoolEvent>? inspect = null)
+        /// <summary>Writes the waiting events as verbose lines, showing each to <paramref name="inspect"/> first, then the pool's waiting warnings (<see cref="PoolWarnings"/>) when <paramref name="writeWarning"/> is given.</summary>
+        public void Drain(Action<string> writeVerbose, Action<PoolEvent>? inspect = null, Action<string>? writeWarning = null)
         {
             while (_events.TryDequeue(out var e))
             {
@@ -34,6 +34,7 @@ namespace ProcessPool.Commands.Mapping
             }
             int dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0) writeVerbose($"ProcessPool '{_pool.Name}': {dropped} more pool events were not shown.");
+            if (writeWarning != null) PoolWarnings.Drain(_pool, writeWarning);
         }
 
         /// <summary>Stops listening to the pool.</summary>

@@ -16,6 +16,7 @@ namespace ProcessPool.Commands
         internal ProcessPoolHandle(WorkerPool pool, bool isDefault)
         {
             _pool = pool;
+            PoolWarnings.Attach(pool);
             IsDefault = isDefault;
             Name = pool.Name;
             Created = DateTime.Now;
@@ -80,6 +81,9 @@ namespace ProcessPool.Commands
 
         /// <summary>Seconds an idle worker waits before it exits, or null to keep idle workers.</summary>
         public double? IdleTimeoutSeconds => Pool.Options.IdleTimeout?.TotalSeconds;
+
+        /// <summary>Seconds a worker has to run its finalizer and exit when it is retired or the pool is removed.</summary>
+        public double ShutdownTimeoutSeconds => Pool.Options.ShutdownTimeout.TotalSeconds;
 
         /// <summary>The executable each worker runs.</summary>
         public string WorkerExecutable => Pool.Options.Launch.FileName;

@@ -82,11 +82,18 @@ namespace ProcessPool.Commands.Worker
                 text.Append("${").Append(ScriptPayload.UsingVariableName(i)).Append("} = $__pp.Using[").Append(i).Append("]\n");
             if (payload.Verbose) text.Append("$VerbosePreference = 'Continue'\n");
             if (payload.Debug) text.Append("$DebugPreference = 'Continue'\n");
+            if (payload.Spread) return text.Append(SpreadLoop(pipeline)).ToString();
             text.Append(pipeline
                 ? "foreach ($_ in $__pp) { do { ,$_ | & $__ppBlock @__ppArgs } while ($false) }\n"
                 : "foreach ($_ in $__pp) { do { & $__ppBlock @__ppArgs } while ($false) }\n");
             return text.ToString();
         }
+
+        /// <summary>-Spread: the item is splatted into the block (<see cref="SpreadArguments"/>), then the map's own arguments; <c>$_</c> is still the whole item.</summary>
+        private static string SpreadLoop(bool pipeline) =>
+            "$__ppSpread = [" + typeof(SpreadArguments).FullName + "]\n" + (pipeline
+                ? "foreach ($_ in $__pp) { do { $__ppItemArgs = $__ppSpread::For($_); ,$_ | & $__ppBlock @__ppItemArgs @__ppArgs } while ($false) }\n"
+                : "foreach ($_ in $__pp) { do { $__ppItemArgs = $__ppSpread::For($_); & $__ppBlock @__ppItemArgs @__ppArgs } while ($false) }\n");
 
         public void RunChunk(IReadOnlyList<ArraySegment<byte>> items, ChunkSink sink)
         {

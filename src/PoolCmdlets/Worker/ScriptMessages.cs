@@ -7,7 +7,7 @@ using ProcessPool.Commands.Codec;
 
 namespace ProcessPool.Commands.Worker
 {
-    /// <summary>A script pool's per-worker setup, sent once to every worker as CliXml: modules, functions, variables, an initialization script.</summary>
+    /// <summary>A script pool's per-worker setup, sent once to every worker as CliXml: modules, functions, variables, an initialization script, a finalization script.</summary>
     internal sealed class ScriptSetup
     {
         /// <summary>Setup values are small and sent once: deep enough for hashtables of arrays of records.</summary>
@@ -18,8 +18,10 @@ namespace ProcessPool.Commands.Worker
         public Dictionary<string, object?> Variables { get; } = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         public string? InitializationScript { get; set; }
         public object?[] ArgumentList { get; set; } = Array.Empty<object?>();
+        /// <summary>Run at global scope when the worker is retired cleanly (idle time, task limit, pool removal).</summary>
+        public string? FinalizationScript { get; set; }
 
-        private bool IsEmpty => Modules.Count == 0 && Functions.Count == 0 && Variables.Count == 0 && string.IsNullOrWhiteSpace(InitializationScript);
+        private bool IsEmpty => Modules.Count == 0 && Functions.Count == 0 && Variables.Count == 0 && string.IsNullOrWhiteSpace(InitializationScript) && string.IsNullOrWhiteSpace(FinalizationScript);
 
         /// <summary>An empty setup (the default pool's) is sent as no bytes: nothing to serialize on the way to a worker's start.</summary>
         public byte[] Encode() => IsEmpty ? Array.Empty<byte>() : PSCodec.ToCliXmlBytes(new Hashtable
@@ -29,6 +31,7 @@ namespace ProcessPool.Commands.Worker
             ["Variables"] = new Hashtable(Variables, StringComparer.OrdinalIgnoreCase),
             ["InitializationScript"] = InitializationScript,
             ["ArgumentList"] = ArgumentList,
+            ["FinalizationScript"] = FinalizationScript,
         }, Depth);
 
         public static ScriptSetup Decode(byte[] data)
@@ -41,6 +44,7 @@ namespace ProcessPool.Commands.Worker
             foreach (DictionaryEntry entry in Wire.Table(table["Variables"])) setup.Variables[Wire.Text(entry.Key)] = entry.Value;
             setup.InitializationScript = table["InitializationScript"] is object script ? Wire.Text(script) : null;
             setup.ArgumentList = Wire.List(table["ArgumentList"]).ToArray();
+            setup.FinalizationScript = table["FinalizationScript"] is object finalization ? Wire.Text(finalization) : null;
             return setup;
         }
     }
@@ -58,6 +62,8 @@ namespace ProcessPool.Commands.Worker
         public string? Location { get; set; }
         public bool Verbose { get; set; }
         public bool Debug { get; set; }
+        /// <summary><c>-Spread</c>: each item is splatted into the block's parameters (see <see cref="SpreadArguments"/>).</summary>
+        public bool Spread { get; set; }
 
         /// <summary>The variable that stands for the <paramref name="index"/>-th distinct <c>$using:</c> variable in the rewritten script.</summary>
         public static string UsingVariableName(int index) => "__ppUsing" + index.ToString(CultureInfo.InvariantCulture);
@@ -72,6 +78,7 @@ namespace ProcessPool.Commands.Worker
             ["Location"] = Location,
             ["Verbose"] = Verbose,
             ["Debug"] = Debug,
+            ["Spread"] = Spread,
         }, Math.Max(2, Depth) + 1);
 
         public static ScriptPayload Decode(byte[] data)
@@ -86,6 +93,7 @@ namespace ProcessPool.Commands.Worker
                 Location = table["Location"] is object location ? Wire.Text(location) : null,
                 Verbose = LanguagePrimitives.IsTrue(table["Verbose"]),
                 Debug = LanguagePrimitives.IsTrue(table["Debug"]),
+                Spread = LanguagePrimitives.IsTrue(table["Spread"]),
             };
         }
     }

@@ -32,6 +32,7 @@ namespace ProcessPool.Commands.Worker
         private HashSet<string> _baselineFunctions = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private HashSet<string> _baselineAliases = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private string? _baselineLocation;
+        private string? _finalizationScript;
         private int _activeMaps;
 
         internal Runspace Runspace => _runspace ?? throw new InvalidOperationException("The script runner was not initialized.");
@@ -78,6 +79,7 @@ namespace ProcessPool.Commands.Worker
             _baselineFunctions = baseline.Functions;
             _baselineAliases = baseline.Aliases;
             _baselineLocation = _runspace.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath;
+            _finalizationScript = settings.FinalizationScript; // only a worker whose setup succeeded is finalized
         }
 
         /// <inheritdoc />
@@ -150,11 +152,16 @@ namespace ProcessPool.Commands.Worker
             }
         }
 
-        /// <summary>Closes the runspace.</summary>
+        /// <summary>Runs the pool's finalization script, if any, then closes the runspace; a script that fails throws (the worker reports it to the parent).</summary>
         public void Dispose()
         {
-            _runspace?.Dispose();
-            _runspace = null;
+            try { ScriptFinalizer.Run(_runspace, _finalizationScript); }
+            finally
+            {
+                _finalizationScript = null;
+                _runspace?.Dispose();
+                _runspace = null;
+            }
         }
 
         private PowerShell Create()

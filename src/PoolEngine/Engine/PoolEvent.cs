@@ -21,6 +21,8 @@ namespace ProcessPool.Engine
         WorkerOutput,
         /// <summary>The pool can no longer start workers.</summary>
         PoolBroken,
+        /// <summary>A retiring worker's finalizer failed, or the worker did not exit within the shutdown timeout and was killed.</summary>
+        FinalizerFailed,
     }
 
     /// <summary>One event in a pool's life.</summary>

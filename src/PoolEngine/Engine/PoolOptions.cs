@@ -36,7 +36,11 @@ namespace ProcessPool.Engine
         /// <summary>Time a worker has to start, say hello and finish its setup. Default 60 s: PowerShell with modules to import can be slow on a busy machine.</summary>
         public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-        /// <summary>Time workers get to exit cleanly (and run finalizers) before they are killed.</summary>
+        /// <summary>
+        /// Time a worker has, once told to shut down (pool closed, worker retired for idle time, task count or memory),
+        /// to run its finalizer and exit before it is killed and a <see cref="PoolEventKind.FinalizerFailed"/> event
+        /// says so. Default 5 s: enough to flush and close files, short enough that removing a pool never seems to hang.
+        /// </summary>
         public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
         /// <summary>A worker that has sent nothing for this long sends a heartbeat with its memory use.</summary>
@@ -50,6 +54,7 @@ namespace ProcessPool.Engine
             if (Size < 1) throw new ArgumentOutOfRangeException(nameof(Size), Size, "A pool needs at least one worker.");
             if (MaxTasksPerWorker is int tasks && tasks < 1) throw new ArgumentOutOfRangeException(nameof(MaxTasksPerWorker));
             if (MaxWorkerMemoryBytes is long bytes && bytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxWorkerMemoryBytes));
+            if (ShutdownTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout));
         }
     }
 }

@@ -25,6 +25,7 @@ namespace ProcessPool.Engine
         private readonly LinkedList<Chunk> _ready = new LinkedList<Chunk>();
         private readonly List<MapRun> _maps = new List<MapRun>();
         private readonly List<PoolEvent> _pendingEvents = new List<PoolEvent>();
+        private readonly object _delivery = new object();
         private readonly HashSet<int> _everStarted = new HashSet<int>();
         private readonly Timer _timer;
         private PoolState _state = PoolState.Running;
@@ -173,7 +174,9 @@ namespace ProcessPool.Engine
                 if (_state == PoolState.Running) _state = PoolState.Closing;
                 while (_maps.Count > 0 && clock.Elapsed < timeout) Monitor.Wait(_gate, timeout - clock.Elapsed);
             }
-            ShutDown(timeout - clock.Elapsed, PoolState.Closed);
+            // Finalizers get the shutdown timeout, however long the maps were given: a hanging one never holds up the close.
+            var left = timeout - clock.Elapsed;
+            ShutDown(left < _options.ShutdownTimeout ? left : _options.ShutdownTimeout, PoolState.Closed);
         }
 
         /// <summary>Kills every worker now (process trees included); running maps fail with <see cref="PoolClosedException"/>.</summary>
@@ -223,7 +226,7 @@ namespace ProcessPool.Engine
             lock (_gate)
                 while (_workers.Count > 0 && clock.Elapsed < grace) Monitor.Wait(_gate, grace - clock.Elapsed);
             lock (_gate) workers = _workers.ToList();
-            foreach (var worker in workers) worker.KillTree(KillReason.Terminated);
+            foreach (var worker in workers) worker.KillTree(worker.ShutdownSentTicks != 0 && grace > TimeSpan.Zero ? KillReason.ShutdownTimeout : KillReason.Terminated);
             lock (_gate)
             {
                 while (_workers.Count > 0 && clock.Elapsed < grace + TimeSpan.FromSeconds(10)) Monitor.Wait(_gate, TimeSpan.FromMilliseconds(100));
@@ -386,6 +389,12 @@ namespace ProcessPool.Engine
                 else if (state == WorkerState.Retiring && lost.Count == 0 && worker.Kill == KillReason.None)
                 {
                     Raise(PoolEventKind.WorkerExited, worker, $"{worker.Describe()} exited ({worker.RetireReason}).");
+                    if (worker.FinalizerError is ErrorInfo finalizer)
+                        Raise(PoolEventKind.FinalizerFailed, worker, $"{worker.Describe()}: its finalizer failed when it was retired ({worker.RetireReason}): {finalizer}");
+                }
+                else if (worker.Kill == KillReason.ShutdownTimeout)
+                {
+                    Raise(PoolEventKind.FinalizerFailed, worker, $"{worker.Describe()} did not exit within {_options.ShutdownTimeout.TotalSeconds:0.###} s of its shutdown ({worker.RetireReason}); its finalizer was still running, and it was killed.");
                 }
                 else if (worker.Kill != KillReason.Terminated && worker.Kill != KillReason.Cancelled)
                 {
@@ -669,6 +678,11 @@ namespace ProcessPool.Engine
                             Seconds(now - worker.CurrentItemStartTicks) > limit.TotalSeconds)
                             kills.Add((worker, KillReason.ItemTimeout, chunk.Sequences[index]));
                     }
+                    else if (worker.State == WorkerState.Retiring && worker.ShutdownSentTicks != 0 && worker.Kill == KillReason.None &&
+                             Seconds(now - worker.ShutdownSentTicks) > _options.ShutdownTimeout.TotalSeconds)
+                    {
+                        kills.Add((worker, KillReason.ShutdownTimeout, -1));
+                    }
                     else if (worker.State == WorkerState.Ready && _options.IdleTimeout is TimeSpan idle &&
                              Seconds(now - worker.LastActivityTicks) > idle.TotalSeconds)
                     {
@@ -704,19 +718,24 @@ namespace ProcessPool.Engine
         /// <summary>Delivers queued events outside the pool's lock, so a handler can never deadlock the scheduler.</summary>
         private void FlushEvents()
         {
-            List<PoolEvent> events;
-            lock (_pendingEvents)
+            // One delivery at a time: handlers see events in order, and Close or Dispose, which flush last, return only
+            // after every event raised before then was delivered (Remove-ProcessPool shows finalizer failures at once).
+            lock (_delivery)
             {
-                if (_pendingEvents.Count == 0) return;
-                events = _pendingEvents.ToList();
-                _pendingEvents.Clear();
-            }
-            var handler = EventRaised;
-            if (handler == null) return;
-            foreach (var e in events)
-            {
-                try { handler(this, e); }
-                catch (Exception) { /* a subscriber's failure must not break the pool */ }
+                List<PoolEvent> events;
+                lock (_pendingEvents)
+                {
+                    if (_pendingEvents.Count == 0) return;
+                    events = _pendingEvents.ToList();
+                    _pendingEvents.Clear();
+                }
+                var handler = EventRaised;
+                if (handler == null) return;
+                foreach (var e in events)
+                {
+                    try { handler(this, e); }
+                    catch (Exception) { /* a subscriber's failure must not break the pool */ }
+                }
             }
         }
 

@@ -10,7 +10,7 @@ namespace ProcessPool.Engine
 {
     internal enum WorkerState { Starting, Ready, Retiring, Gone }
 
-    internal enum KillReason { None, StartTimeout, ItemTimeout, Cancelled, Terminated, ProtocolError }
+    internal enum KillReason { None, StartTimeout, ItemTimeout, Cancelled, Terminated, ProtocolError, ShutdownTimeout }
 
     /// <summary>
     /// One worker process as the parent sees it. Three threads serve it: a writer that drains <c>_outbox</c> into the
@@ -45,6 +45,12 @@ namespace ProcessPool.Engine
         public KillReason Kill { get; private set; }
         public long TimedOutSequence { get; private set; } = -1;
         public string? RetireReason { get; set; }
+
+        /// <summary>When the Shutdown frame was posted (0: not yet); the pool kills a worker still alive <see cref="PoolOptions.ShutdownTimeout"/> later.</summary>
+        public long ShutdownSentTicks { get; private set; }
+
+        /// <summary>What the worker's finalizer threw during its clean exit, when it did.</summary>
+        public ErrorInfo? FinalizerError { get; private set; }
 
         /// <summary>Maps this worker has finished a chunk of: its code for them is loaded and compiled. Guarded by the pool's lock.</summary>
         public HashSet<int> WarmMaps { get; } = new HashSet<int>();
@@ -98,7 +104,11 @@ namespace ProcessPool.Engine
         public void SendSetup(SetupMessage setup) => Post(new Outgoing(setup));
         public void SendChunk(Chunk chunk) => Post(new Outgoing(chunk));
         public void SendRelease(int mapId) => Post(new Outgoing(mapId));
-        public void SendShutdown() => Post(Outgoing.Shutdown);
+        public void SendShutdown()
+        {
+            if (ShutdownSentTicks == 0) ShutdownSentTicks = Stopwatch.GetTimestamp();
+            Post(Outgoing.Shutdown);
+        }
 
         private void Post(Outgoing message)
         {
@@ -271,6 +281,9 @@ namespace ProcessPool.Engine
                         break;
                     case FrameType.Heartbeat:
                         WorkingSet = body.ReadInt64();
+                        break;
+                    case FrameType.FinalizerFailed:
+                        FinalizerError = ErrorInfo.ReadFrom(ref body);
                         break;
                     case FrameType.DefineFailed:
                         int mapId = body.ReadInt32();

@@ -104,8 +104,10 @@ namespace ProcessPool.Engine.Methods
         {
             var values = new object?[_parameterTypes.Length];
             var reader = new Utf8JsonReader(item.AsSpan());
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
-                throw new JsonException($"'{Name}' takes {_parameterTypes.Length} parameters, so each item must be a JSON array of {_parameterTypes.Length} values.");
+            bool read = reader.Read();
+            if (read && reader.TokenType == JsonTokenType.StartObject) return BindNamed(ref reader, values);
+            if (!read || reader.TokenType != JsonTokenType.StartArray)
+                throw new JsonException($"'{Name}' takes {_parameterTypes.Length} parameters, so each item must be a JSON array of {_parameterTypes.Length} values (or an object with a property per parameter).");
             int index = 0;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
@@ -117,6 +119,32 @@ namespace ProcessPool.Engine.Methods
             }
             if (requireExactCount && index != values.Length)
                 throw new JsonException($"'{Name}' takes {_parameterTypes.Length} parameters, but the item has {index} values.");
+            return values;
+        }
+
+        /// <summary>A JSON object spread by name, as PowerShell splats a hashtable: each property to the parameter of that name (case-insensitive); a parameter it leaves out takes its default value when it has one.</summary>
+        private object?[] BindNamed(ref Utf8JsonReader reader, object?[] values)
+        {
+            var parameters = _method.GetParameters();
+            var given = new bool[values.Length];
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString() ?? "";
+                int index = Array.FindIndex(parameters, p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+                if (index < 0)
+                    throw new JsonException($"'{Name}' has no parameter named '{name}'.");
+                reader.Read();
+                try { values[index] = JsonSerializer.Deserialize(ref reader, _parameterTypes[index], MethodJson.Options); }
+                catch (JsonException error) { throw Mismatch(index, error); }
+                given[index] = true;
+            }
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (given[i]) continue;
+                if (!parameters[i].HasDefaultValue)
+                    throw new JsonException($"The item gives no value for parameter '{parameters[i].Name}' of '{Name}'.");
+                values[i] = parameters[i].DefaultValue;
+            }
             return values;
         }
 

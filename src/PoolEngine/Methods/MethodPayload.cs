@@ -15,7 +15,11 @@ namespace ProcessPool.Engine.Methods
         /// <summary>The method, as <c>Namespace.Type::Method</c>.</summary>
         public string Method { get; set; } = "";
 
-        /// <summary>When true, each item must be a JSON array whose elements are spread over the method's parameters (like <c>starmap</c>); otherwise a method with several parameters also takes an array.</summary>
+        /// <summary>
+        /// When true, each item is spread over the method's parameters (like <c>starmap</c>): a JSON array by position,
+        /// a JSON object by parameter name; otherwise a method with one parameter takes the item whole, and a method
+        /// with several spreads it anyway.
+        /// </summary>
         public bool Spread { get; set; }
 
         /// <summary>Creates a payload.</summary>

@@ -11,6 +11,7 @@ namespace ProcessPool.Engine.Protocol
         Heartbeat = 0x06,
         DefineFailed = 0x07,
         ChunkStarted = 0x08,
+        FinalizerFailed = 0x09,
 
         Setup = 0x10,
         Define = 0x11,

@@ -58,6 +58,9 @@ namespace ProcessPool.Engine.Worker
 
         public void SendChunkStarted(long chunkId) => SendControl(FrameType.ChunkStarted, body => body.WriteInt64(chunkId));
 
+        /// <summary>A runner's finalizer failed during shutdown; sent before the worker exits, so the parent can say which worker and why.</summary>
+        public void SendFinalizerFailed(ErrorInfo error) => SendControl(FrameType.FinalizerFailed, body => error.WriteTo(body));
+
         public void SendHeartbeat() => SendControl(FrameType.Heartbeat, body => body.WriteInt64(WorkingSet));
 
         public void SendChunkDone(long chunkId, long durationMicros) => SendControl(FrameType.ChunkDone, body =>

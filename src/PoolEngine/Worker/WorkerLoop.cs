@@ -101,7 +101,7 @@ namespace ProcessPool.Engine.Worker
             catch (Exception error)
             {
                 _channel.SendSetupFailed(ErrorInfo.FromException(error));
-                DisposeRunners();
+                foreach (var failure in DisposeRunners()) Console.Error.WriteLine($"ProcessPool worker: finalizer failed: {failure.Message}");
                 return false;
             }
             _channel.SendReady();
@@ -190,20 +190,31 @@ namespace ProcessPool.Engine.Worker
             }
         }
 
+        /// <summary>
+        /// A clean exit: maps released, then each runner disposed, which runs its finalizer. A finalizer that fails is
+        /// reported to the parent (which names this worker in a warning); one that hangs is the parent's to end, after
+        /// its shutdown timeout.
+        /// </summary>
         private void Shutdown()
         {
             foreach (var mapId in new List<int>(_maps.Keys)) Release(mapId);
-            DisposeRunners();
+            foreach (var error in DisposeRunners())
+            {
+                try { _channel.SendFinalizerFailed(ErrorInfo.FromException(error)); }
+                catch (IOException) { return; } // the parent stopped listening: nobody is left to tell
+            }
         }
 
-        private void DisposeRunners()
+        private List<Exception> DisposeRunners()
         {
+            var failures = new List<Exception>();
             foreach (var runner in _runners.Values)
             {
                 try { runner.Dispose(); }
-                catch (Exception error) { Console.Error.WriteLine($"ProcessPool worker: finalizer failed: {error.Message}"); }
+                catch (Exception error) { failures.Add(error); }
             }
             _runners.Clear();
+            return failures;
         }
 
         /// <summary>
