@@ -433,13 +433,25 @@ namespace ProcessPool.Engine
             if (_waiters > 0) Monitor.PulseAll(_sync);
         }
 
+        private static readonly WaitCallback WakeWaiters = state =>
+        {
+            var map = (MapRun)state!;
+            lock (map._sync) Monitor.PulseAll(map._sync);
+        };
+
+        /// <summary>Cancellation callback: lock-free, it only queues the wake-up (see <see cref="WaitLocked"/>).</summary>
+        private static void WakeWaitersLater(object? state) => ThreadPool.UnsafeQueueUserWorkItem(WakeWaiters, state);
+
         /// <summary>Waits on this map's monitor until <paramref name="condition"/> holds; cancellation throws, a timeout returns false.</summary>
         private bool WaitLocked(Func<bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
         {
             if (condition()) return true;
             long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            // The callback must not take _sync: this thread disposes the registration while holding _sync, and disposing
+            // waits for a callback that is already running, so a callback blocked on _sync would deadlock both threads
+            // (Ctrl+C landing as results wake the consumer). It hands the wake-up to the thread pool instead.
             using var registration = cancellationToken.CanBeCanceled
-                ? cancellationToken.Register(() => { lock (_sync) Monitor.PulseAll(_sync); })
+                ? cancellationToken.Register(WakeWaitersLater, this)
                 : default;
             _waiters++;
             try
