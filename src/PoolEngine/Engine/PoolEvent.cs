@@ -19,8 +19,10 @@ namespace ProcessPool.Engine
         WorkerExited,
         /// <summary>A line a worker wrote to its stderr (user code's console output lands here).</summary>
         WorkerOutput,
-        /// <summary>The pool can no longer start workers.</summary>
+        /// <summary>The pool can no longer start workers, or an engine thread failed.</summary>
         PoolBroken,
+        /// <summary>A pool broken by a cause that may pass (workers that kept failing to start on their own) tries again for a new map.</summary>
+        PoolRecovered,
     }
 
     /// <summary>One event in a pool's life.</summary>
