@@ -71,6 +71,14 @@ switch (mode)
         break;
 }
 
+// "exit-unless <path>": exits with code 7 before its hello until <path> exists, then is a real method worker, so
+// a test can break a pool with a cause that passes and show the pool recovers.
+if (mode == "exit-unless")
+{
+    if (!File.Exists(args[1])) return 7;
+    return ProcessPool.Engine.Worker.WorkerMain.RunMethodWorker();
+}
+
 // "parent <worker.dll>": a parent that starts a pool, prints its workers' pids and waits to be killed,
 // so a test can show the workers do not outlive it.
 if (mode == "parent")
@@ -82,3 +90,5 @@ if (mode == "parent")
     Console.Out.Flush();
     Thread.Sleep(Timeout.Infinite);
 }
+
+return 0;

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
+using System.Threading;
 using ProcessPool.TestMethods;
 using Xunit;
 using static ProcessPool.Engine.Tests.TestHosts;
@@ -52,13 +54,70 @@ namespace ProcessPool.Engine.Tests
             options.IdleTimeout = TimeSpan.FromMilliseconds(300);
             WithPool(options, pool =>
             {
-                Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(30)));
-                var first = pool.GetWorkerProcessIds();
-                Assert.True(Eventually(() => pool.GetWorkerProcessIds().Count == 0));
+                var idled = new List<string>();
+                pool.EventRaised += (_, e) => { if (e.Kind == PoolEventKind.WorkerRecycled) lock (idled) idled.Add(e.Message); };
+                // Not "wait until both are ready": on a loaded machine one may be ready and retired before the other
+                // is ready. Each worker is started once, becomes ready, idles and is retired; none is restarted
+                // without work.
+                Assert.True(Eventually(() => pool.GetStats() is var s && s.WorkersRecycled == 2 && s.Starting + s.Idle + s.Busy == 0));
+                var first = pool.GetAllStartedProcessIds();
+                Assert.Equal(2, first.Count);
+                Assert.Equal(2L, pool.GetStats().WorkersStarted);
+                lock (idled) Assert.All(idled, m => Assert.Contains("idle for", m));
                 Assert.True(Eventually(() => first.All(pid => !IsAlive(pid))));
                 Assert.Equal(new[] { 2, 4, 6 }, Run(pool, new[] { 1, 2, 3 }, Method("Double")).Select(Decode<int>));
                 Assert.Empty(pool.GetWorkerProcessIds().Intersect(first));
             });
+        }
+
+        [Fact]
+        public void IdleTimeout_LongerThanTheHeartbeat_StillEndsIdleWorkers()
+        {
+            // An idle worker's heartbeats used to count as activity, so an idle timeout longer than the heartbeat
+            // interval (the default pool's 2 minutes against 5 s) never ended anything.
+            var options = Options(1);
+            options.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
+            options.IdleTimeout = TimeSpan.FromSeconds(1);
+            WithPool(options, pool =>
+            {
+                Assert.True(Eventually(() => pool.GetStats().WorkersRecycled == 1, 20));
+                Assert.True(Eventually(() => pool.GetWorkerProcessIds().Count == 0));
+            });
+        }
+
+        /// <summary>
+        /// An idle pool costs nothing: the parent's timer is disarmed and each worker's pulse thread sleeps. Before,
+        /// the timer ran every 20 ms and each pulse thread woke every 5 ms (400 wake-ups in 2 s) for ever.
+        /// </summary>
+        [Fact]
+        public void IdlePool_TimerDisarmed_WorkersDoNotWake()
+        {
+            if (!OperatingSystem.IsLinux()) return; // context switches are read from /proc
+            WithPool(Options(2), pool =>
+            {
+                Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(30)));
+                Assert.Equal(2000, Run(pool, Enumerable.Range(0, 2000), Method("Double")).Count);
+                Assert.True(Eventually(() => !pool.IsTimerArmed, 10), "the timer stays armed in an idle pool");
+                var pids = pool.GetWorkerProcessIds();
+                Thread.Sleep(1000); // the runtime's own start-up work (tiered compilation) settles
+                var before = pids.Select(ContextSwitches).ToList();
+                Thread.Sleep(2000);
+                var woke = pids.Select((pid, i) => ContextSwitches(pid) - before[i]).ToList();
+                // What is left: the parent watch polls twice a second.
+                Assert.All(woke, n => Assert.True(n < 60, $"an idle worker woke {n} times in 2 s"));
+                Assert.False(pool.IsTimerArmed);
+            });
+        }
+
+        /// <summary>Voluntary and involuntary context switches of every thread of a process: how often it woke.</summary>
+        private static long ContextSwitches(int pid)
+        {
+            long total = 0;
+            foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+                foreach (string line in File.ReadAllLines(Path.Combine(task, "status")))
+                    if (line.StartsWith("voluntary_ctxt_switches", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches", StringComparison.Ordinal))
+                        total += long.Parse(line.Substring(line.IndexOf(':') + 1).Trim());
+            return total;
         }
 
         [Fact]

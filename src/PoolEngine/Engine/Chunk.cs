@@ -32,6 +32,14 @@ namespace ProcessPool.Engine
         /// <summary>Set when the worker confirmed it began an isolated chunk: only then can a death be blamed on its item.</summary>
         public volatile bool Started;
 
+        /// <summary>
+        /// Set at dispatch when the worker acknowledges this chunk's start (ChunkStarted): an isolated chunk, or the
+        /// first chunk of its map in that worker, which first loads and compiles the map's code. The item timeout of
+        /// such a chunk runs from the acknowledgement, so a cold start on a busy machine is not charged to its first
+        /// item. Under the pool's lock.
+        /// </summary>
+        public bool AwaitsStart;
+
         /// <summary>Index of the first item not yet reported done.</summary>
         public int NextIndex;
 

@@ -42,6 +42,14 @@ namespace ProcessPool.Engine
         /// <summary>Crashes an item may cause before it is declared poison; the second run is always alone, so an innocent neighbour is never blamed.</summary>
         public int MaxCrashesPerItem { get; set; } = 2;
 
+        /// <summary>
+        /// Times an item's worker may be ended by a signal that usually comes from outside (SIGKILL, SIGTERM, SIGINT,
+        /// SIGHUP, SIGQUIT, not sent by the pool) while it runs the item alone, before the item is declared poison.
+        /// Such a signal may be a user's kill or the OOM killer as well as the item's own doing, so it takes repeats;
+        /// an exit code or a crash signal (SIGSEGV, SIGABRT…) counts under <see cref="MaxCrashesPerItem"/> instead.
+        /// </summary>
+        public int MaxKillsPerItem { get; set; } = 3;
+
         /// <summary>Bound on items submitted but not yet taken by the consumer (the reorder buffer included); null derives it from workers × chunk size.</summary>
         public int? MaxItemsInFlight { get; set; }
 
@@ -53,6 +61,7 @@ namespace ProcessPool.Engine
             if (ChunkSize is int size && size < 1) throw new ArgumentOutOfRangeException(nameof(ChunkSize), size, "A chunk holds at least one item.");
             if (RetryCount < 0) throw new ArgumentOutOfRangeException(nameof(RetryCount));
             if (MaxCrashesPerItem < 1) throw new ArgumentOutOfRangeException(nameof(MaxCrashesPerItem));
+            if (MaxKillsPerItem < 1) throw new ArgumentOutOfRangeException(nameof(MaxKillsPerItem));
             if (ItemTimeout is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ItemTimeout));
             if (RunTimeout is TimeSpan r && r <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RunTimeout));
         }

@@ -27,6 +27,7 @@ namespace ProcessPool.Engine
             public ItemResult? Result;
             public int Attempts;
             public int Crashes;
+            public int Kills;
             public byte State;
         }
 
@@ -145,7 +146,11 @@ namespace ProcessPool.Engine
             }
         }
 
-        private bool HasRoomOrStoppedLocked() => _stopped || _submitted - _lowWater < Capacity;
+        private bool HasRoomOrStoppedLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            return _stopped || _submitted - _lowWater < Capacity;
+        }
 
         /// <summary>Says no more items will come; results then end after the last one.</summary>
         public void CompleteInput()
@@ -249,6 +254,7 @@ namespace ProcessPool.Engine
         /// </summary>
         internal Chunk? TakeChunk(bool partial)
         {
+            Debug.Assert(Monitor.IsEntered(_pool.Gate));
             lock (_sync)
             {
                 if (_stopped || _openItems.Count == 0) return null;
@@ -310,17 +316,33 @@ namespace ProcessPool.Engine
             return null;
         }
 
-        /// <summary>A worker died while running this item: run it again alone, or after too many crashes report it as poison.</summary>
-        internal Chunk? ItemCrashed(long sequence, byte[] item, Func<WorkerTerminatedException> error, int workerId, int processId, DateTime started, TimeSpan duration)
+        /// <summary>
+        /// A worker died while running this item: run it again alone, or report it as poison. A death the item caused
+        /// (exit code, crash signal, garbled stream) counts under <see cref="MapOptions.MaxCrashesPerItem"/>; a
+        /// signal from <paramref name="outside"/> counts, under <see cref="MapOptions.MaxKillsPerItem"/>, only when
+        /// it ended a run of the item alone (<paramref name="isolated"/>). <paramref name="error"/> gets the count.
+        /// </summary>
+        internal Chunk? ItemCrashed(long sequence, byte[] item, bool isolated, bool outside, Func<int, WorkerTerminatedException> error, int workerId, int processId, DateTime started, TimeSpan duration)
         {
             lock (_sync)
             {
                 ref Slot slot = ref _slots[sequence & _mask];
                 if (_stopped || slot.State != Pending) return null;
                 slot.Attempts++;
-                slot.Crashes++;
-                if (slot.Crashes < Options.MaxCrashesPerItem) return new Chunk(this, new[] { sequence }, new[] { item }, isolated: true);
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(), workerId, processId, started, duration, slot.Attempts));
+                int times;
+                if (outside)
+                {
+                    if (isolated) slot.Kills++;
+                    if (slot.Kills < Options.MaxKillsPerItem) return new Chunk(this, new[] { sequence }, new[] { item }, isolated: true);
+                    times = slot.Kills;
+                }
+                else
+                {
+                    slot.Crashes++;
+                    if (slot.Crashes < Options.MaxCrashesPerItem) return new Chunk(this, new[] { sequence }, new[] { item }, isolated: true);
+                    times = slot.Crashes;
+                }
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(times), workerId, processId, started, duration, slot.Attempts));
             }
             CheckDone();
             return null;
@@ -347,16 +369,22 @@ namespace ProcessPool.Engine
 
         private void OpenLocked(long sequence, byte[] item)
         {
+            Debug.Assert(Monitor.IsEntered(_sync));
             _openSequences.Enqueue(sequence);
             _openItems.Enqueue(item);
             _openBytes += item.Length;
         }
 
-        private bool IsFullLocked() => _openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes;
+        private bool IsFullLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            return _openItems.Count >= Sizer.NextSize || _openBytes >= MaxChunkBytes;
+        }
 
         /// <summary>True the first time a full chunk is open since the pool last took one: the pool then hands it to a worker with room, if any.</summary>
         private bool ShouldPokeLocked()
         {
+            Debug.Assert(Monitor.IsEntered(_sync));
             if (_pokedPool || !IsFullLocked()) return false;
             _pokedPool = true;
             return true;
@@ -364,6 +392,7 @@ namespace ProcessPool.Engine
 
         private void CompleteLocked(long sequence, ref Slot slot, ItemResult result, bool pulse = true)
         {
+            Debug.Assert(Monitor.IsEntered(_sync));
             slot.Result = result;
             slot.State = Completed;
             _completed++;
@@ -374,13 +403,17 @@ namespace ProcessPool.Engine
             PulseLocked();
         }
 
-        private bool CanTakeLocked() =>
-            Options.Ordered
-                ? _lowWater < _submitted && _slots[_lowWater & _mask].State == Completed
-                : _completedOrder.Count > 0;
+        private bool CanTakeLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            return Options.Ordered
+                    ? _lowWater < _submitted && _slots[_lowWater & _mask].State == Completed
+                    : _completedOrder.Count > 0;
+        }
 
         private bool TryTakeLocked(out ItemResult result)
         {
+            Debug.Assert(Monitor.IsEntered(_sync));
             result = null!;
             if (!CanTakeLocked()) return false;
             long sequence = Options.Ordered ? _lowWater : _completedOrder.Dequeue();
@@ -397,14 +430,27 @@ namespace ProcessPool.Engine
             return true;
         }
 
-        private bool CanTakeOrFinishedLocked() => CanTakeLocked() || FinishedLocked();
+        private bool CanTakeOrFinishedLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            return CanTakeLocked() || FinishedLocked();
+        }
 
-        private bool AllCompletedLocked() => _stopped || (_inputComplete && _completed == _submitted);
+        private bool AllCompletedLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            return _stopped || (_inputComplete && _completed == _submitted);
+        }
 
-        private bool FinishedLocked() => _released && ((_inputComplete && _taken == _submitted) || (_stopped && !CanTakeLocked()));
+        private bool FinishedLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            return _released && ((_inputComplete && _taken == _submitted) || (_stopped && !CanTakeLocked()));
+        }
 
         private void ThrowIfStoppedLocked()
         {
+            Debug.Assert(Monitor.IsEntered(_sync));
             if (_stopped) throw _fault ?? new OperationCanceledException();
         }
 
@@ -430,16 +476,30 @@ namespace ProcessPool.Engine
 
         private void PulseLocked()
         {
+            Debug.Assert(Monitor.IsEntered(_sync));
             if (_waiters > 0) Monitor.PulseAll(_sync);
         }
+
+        private static readonly WaitCallback WakeWaiters = state =>
+        {
+            var map = (MapRun)state!;
+            lock (map._sync) Monitor.PulseAll(map._sync);
+        };
+
+        /// <summary>Cancellation callback: lock-free, it only queues the wake-up (see <see cref="WaitLocked"/>).</summary>
+        private static void WakeWaitersLater(object? state) => ThreadPool.UnsafeQueueUserWorkItem(WakeWaiters, state);
 
         /// <summary>Waits on this map's monitor until <paramref name="condition"/> holds; cancellation throws, a timeout returns false.</summary>
         private bool WaitLocked(Func<bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
         {
+            Debug.Assert(Monitor.IsEntered(_sync));
             if (condition()) return true;
             long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            // The callback must not take _sync: this thread disposes the registration while holding _sync, and disposing
+            // waits for a callback that is already running, so a callback blocked on _sync would deadlock both threads
+            // (Ctrl+C landing as results wake the consumer). It hands the wake-up to the thread pool instead.
             using var registration = cancellationToken.CanBeCanceled
-                ? cancellationToken.Register(() => { lock (_sync) Monitor.PulseAll(_sync); })
+                ? cancellationToken.Register(WakeWaitersLater, this)
                 : default;
             _waiters++;
             try

@@ -19,10 +19,12 @@ namespace ProcessPool.Engine
         WorkerExited,
         /// <summary>A line a worker wrote to its stderr (user code's console output lands here).</summary>
         WorkerOutput,
-        /// <summary>The pool can no longer start workers.</summary>
+        /// <summary>The pool can no longer start workers, or an engine thread failed.</summary>
         PoolBroken,
         /// <summary>A retiring worker's finalizer failed, or the worker did not exit within the shutdown timeout and was killed.</summary>
         FinalizerFailed,
+        /// <summary>A pool broken by a cause that may pass (workers that kept failing to start on their own) tries again for a new map.</summary>
+        PoolRecovered,
     }
 
     /// <summary>One event in a pool's life.</summary>

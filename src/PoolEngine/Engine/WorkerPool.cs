@@ -16,6 +16,10 @@ namespace ProcessPool.Engine
     /// Scheduling state (workers, queues, maps) is guarded by <c>_gate</c>; a map's own lock may be taken inside it,
     /// never the reverse. A worker that dies hands its unfinished chunks back: the item it was running is re-run alone
     /// (and reported as poison if it kills a worker again); the rest are re-queued ahead of new work.
+    /// Workers killed from outside while starting are restarted with backoff; only a cause in the setup (or workers
+    /// that keep failing to start on their own) breaks the pool. No exception escapes a thread the engine owns
+    /// (timer, reader, writer, stderr reader, event delivery): it breaks the pool through <see cref="Fault"/>.
+    /// The timer runs only while something is due (work, a start, a restart, an idle timeout), so an idle pool sleeps.
     /// </summary>
     public sealed class WorkerPool : IDisposable
     {
@@ -28,8 +32,20 @@ namespace ProcessPool.Engine
         private readonly object _delivery = new object();
         private readonly HashSet<int> _everStarted = new HashSet<int>();
         private readonly Timer _timer;
+        /// <summary>When the armed timer fires (long.MaxValue: disarmed); <c>_timerStopped</c> once it is disposed.</summary>
+        private long _timerDueTicks = long.MaxValue;
+        private bool _timerStopped;
         private PoolState _state = PoolState.Running;
         private Exception? _brokenBy;
+        /// <summary>The pool broke because workers kept failing to start for a cause that may pass (start timeouts,
+        /// exits before hello): the next map tries again instead of failing at once.</summary>
+        private bool _brokenTransient;
+        /// <summary>A worker was retired while the workers were being iterated: replace it once the loop is done.</summary>
+        private bool _replaceRetired;
+        /// <summary>Workers killed from outside while starting, to be replaced once <c>_restartAfterTicks</c> passes.</summary>
+        private int _pendingRestarts;
+        private int _restartBackoffMs;
+        private long _restartAfterTicks;
         private int _nextWorkerId, _nextMapId, _nextMapToCut;
         private int _consecutiveStartFailures;
         private long _itemsCompleted, _workersStarted, _workersLost, _workersRecycled;
@@ -40,12 +56,19 @@ namespace ProcessPool.Engine
         {
             options.Validate();
             _options = options;
-            _timer = new Timer(_ => Tick(), null, TickMilliseconds, TickMilliseconds);
+            _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
             if (options.StartEagerly)
             {
-                lock (_gate) EnsureWorkersLocked(force: true);
+                lock (_gate)
+                {
+                    EnsureWorkersLocked(force: true);
+                    RearmTimerLocked();
+                }
             }
         }
+
+        /// <summary>The pool's lock: guards workers, the ready queue, maps, and each worker's scheduling fields.</summary>
+        internal object Gate => _gate;
 
         /// <summary>Raised on an engine thread for every worker event; handlers must be quick and must not block.</summary>
         public event EventHandler<PoolEvent>? EventRaised;
@@ -74,6 +97,26 @@ namespace ProcessPool.Engine
             lock (_gate) return _workers.Where(w => w.State == WorkerState.Ready).Select(w => w.ProcessId).ToList();
         }
 
+        /// <summary>Process ids of the workers still starting (launched, not yet ready), for fault injection.</summary>
+        internal IReadOnlyList<int> GetStartingWorkerProcessIds()
+        {
+            lock (_gate) return _workers.Where(w => w.State == WorkerState.Starting && w.ProcessId > 0).Select(w => w.ProcessId).ToList();
+        }
+
+        /// <summary>Process ids of the workers running an isolated re-run that they confirmed they began.</summary>
+        internal IReadOnlyList<int> GetProcessIdsRunningIsolated()
+        {
+            lock (_gate)
+                return _workers.Where(w => w.State != WorkerState.Starting && w.InFlight.Count > 0 && w.InFlight.Peek().Isolated && w.InFlight.Peek().Started)
+                    .Select(w => w.ProcessId).ToList();
+        }
+
+        /// <summary>True while the timer is armed; an idle pool has it disarmed (or armed only for an idle timeout).</summary>
+        internal bool IsTimerArmed
+        {
+            get { lock (_gate) return _timerDueTicks != long.MaxValue; }
+        }
+
         /// <summary>Process ids of every worker this pool ever started, for leak checks.</summary>
         public IReadOnlyList<int> GetAllStartedProcessIds()
         {
@@ -85,7 +128,9 @@ namespace ProcessPool.Engine
         {
             lock (_gate)
             {
-                int starting = _workers.Count(w => w.State == WorkerState.Starting);
+                int live = _workers.Count(w => w.State == WorkerState.Starting || w.State == WorkerState.Ready);
+                // A worker killed while starting and waiting out its backoff is still starting, as far as callers go.
+                int starting = _workers.Count(w => w.State == WorkerState.Starting) + Math.Max(0, Math.Min(_pendingRestarts, _options.Size - live));
                 int busy = _workers.Count(w => w.State != WorkerState.Starting && w.InFlight.Count > 0);
                 int idle = _workers.Count(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
                 return new PoolStats(_state, _options.Size, starting, busy, idle, _itemsCompleted, _workersStarted, _workersLost, _workersRecycled, _maps.Count);
@@ -114,14 +159,31 @@ namespace ProcessPool.Engine
         public MapRun StartMap(MapOptions options)
         {
             options.Validate();
+            MapRun map;
             lock (_gate)
             {
+                if (_state == PoolState.Broken && _brokenTransient) RecoverLocked();
                 ThrowIfNotRunningLocked();
-                var map = new MapRun(this, ++_nextMapId, options, _options.Size, _options.MaxTasksPerWorker);
+                map = new MapRun(this, ++_nextMapId, options, _options.Size, _options.MaxTasksPerWorker);
                 _maps.Add(map);
                 EnsureWorkersLocked();
-                return map;
+                RearmTimerLocked();
             }
+            FlushEvents();
+            return map;
+        }
+
+        /// <summary>A pool broken by a cause that may pass gets a fresh start: counters cleared, workers started again.</summary>
+        private void RecoverLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_gate));
+            Raise(PoolEventKind.PoolRecovered, null, $"The pool '{Name}' tries again to start workers (it broke because: {_brokenBy?.Message}).");
+            _state = PoolState.Running;
+            _brokenBy = null;
+            _brokenTransient = false;
+            _consecutiveStartFailures = 0;
+            _restartBackoffMs = 0;
+            _restartAfterTicks = 0;
         }
 
         /// <summary>Starts a map over <paramref name="items"/>, fed lazily by a background thread; the handle works as a job.</summary>
@@ -232,6 +294,8 @@ namespace ProcessPool.Engine
                 while (_workers.Count > 0 && clock.Elapsed < grace + TimeSpan.FromSeconds(10)) Monitor.Wait(_gate, TimeSpan.FromMilliseconds(100));
                 if (_state != PoolState.Terminated || final == PoolState.Terminated) _state = final;
                 _ready.Clear();
+                _timerStopped = true;
+                _timerDueTicks = long.MaxValue;
             }
             _timer.Dispose();
             FlushEvents();
@@ -278,7 +342,11 @@ namespace ProcessPool.Engine
                 // A worker busy with this map's items is stopped now; work of other maps queued behind it is re-run elsewhere.
                 foreach (var worker in _workers)
                     if (worker.InFlight.Count > 0 && worker.InFlight.Peek().Map == map) kill.Add(worker);
-                    else worker.SendRelease(map.Id);
+                    else
+                    {
+                        worker.SentMaps.Remove(map.Id);
+                        worker.SendRelease(map.Id);
+                    }
                 Monitor.PulseAll(_gate);
             }
             foreach (var worker in kill) worker.KillTree(KillReason.Cancelled);
@@ -292,6 +360,7 @@ namespace ProcessPool.Engine
                 foreach (var worker in _workers)
                 {
                     worker.WarmMaps.Remove(map.Id);
+                    worker.SentMaps.Remove(map.Id);
                     worker.SendRelease(map.Id);
                 }
                 Monitor.PulseAll(_gate);
@@ -302,7 +371,8 @@ namespace ProcessPool.Engine
 
         internal void OnHello(WorkerProcess worker, HelloMessage hello)
         {
-            worker.SendSetup(new SetupMessage(worker.Id, (int)_options.HeartbeatInterval.TotalMilliseconds, new Dictionary<string, byte[]>(_options.RunnerSetup)));
+            worker.SendSetup(new SetupMessage(worker.Id, (int)_options.HeartbeatInterval.TotalMilliseconds, new Dictionary<string, byte[]>(_options.RunnerSetup),
+                _options.MaxWorkerMemoryBytes ?? 0));
         }
 
         internal void OnReady(WorkerProcess worker)
@@ -313,9 +383,11 @@ namespace ProcessPool.Engine
                 worker.State = WorkerState.Ready;
                 worker.LastActivityTicks = Stopwatch.GetTimestamp();
                 _consecutiveStartFailures = 0;
+                _restartBackoffMs = 0;
                 Raise(PoolEventKind.WorkerReady, worker, $"{worker.Describe()} is ready ({Elapsed(worker.StartedTicks)} ms after launch).");
                 Monitor.PulseAll(_gate);
                 DispatchLocked();
+                RearmTimerLocked();
             }
             FlushEvents();
         }
@@ -337,12 +409,20 @@ namespace ProcessPool.Engine
                 worker.LastActivityTicks = now;
                 worker.CurrentItemStartTicks = now;
                 _itemsCompleted += chunk.Count;
+                bool overCeiling = _options.MaxWorkerMemoryBytes is long maxBytes && workingSet > maxBytes;
                 if (worker.State == WorkerState.Ready)
                 {
                     if (_options.MaxTasksPerWorker is int maxTasks && worker.ItemsDone >= maxTasks)
                         RetireLocked(worker, $"it ran {worker.ItemsDone} items (limit {maxTasks})");
-                    else if (_options.MaxWorkerMemoryBytes is long maxBytes && workingSet > maxBytes)
-                        RetireLocked(worker, $"its working set is {workingSet / (1024 * 1024)} MB (limit {maxBytes / (1024 * 1024)} MB)");
+                    else if (overCeiling)
+                        RetireLocked(worker, $"its working set is {workingSet / (1024 * 1024)} MB (limit {_options.MaxWorkerMemoryBytes!.Value / (1024 * 1024)} MB)");
+                }
+                if (overCeiling && worker.InFlight.Count > 0)
+                {
+                    // The worker read the same figure and runs none of the chunks queued behind this one: they go back
+                    // to the queue, ahead of new work, and run on another worker.
+                    foreach (var queued in worker.InFlight.Reverse()) _ready.AddFirst(queued);
+                    worker.InFlight.Clear();
                 }
                 if (worker.State == WorkerState.Retiring && worker.InFlight.Count == 0) worker.SendShutdown();
                 // Measured before dispatching, so the next chunk cut for this worker already has the new size.
@@ -350,7 +430,15 @@ namespace ProcessPool.Engine
                 EnsureWorkersLocked();
                 DispatchLocked();
             }
-            chunk.Map.Options.ChunkCompleted?.Invoke(new ChunkRecord(chunk.Id, worker.Id, worker.ProcessId, chunk.Count, TimeSpan.FromTicks(micros * 10)));
+            try
+            {
+                chunk.Map.Options.ChunkCompleted?.Invoke(new ChunkRecord(chunk.Id, worker.Id, worker.ProcessId, chunk.Count, TimeSpan.FromTicks(micros * 10)));
+            }
+            catch (Exception error)
+            {
+                // The callback belongs to the map (a job log, say): its failure stops that map, not the worker or the pool.
+                chunk.Map.Stop(new PoolException($"The map's chunk callback failed: {error.Message}", error));
+            }
             FlushEvents();
         }
 
@@ -361,6 +449,7 @@ namespace ProcessPool.Engine
             map?.Stop(new MapDefinitionException($"The workers could not prepare the map: {error.Message}", error.Type));
         }
 
+        /// <summary>A line of a worker's stderr, on the runtime's reader thread; the caller turns a throwing subscriber into a fault.</summary>
         internal void OnWorkerOutput(WorkerProcess worker, string line)
         {
             EventRaised?.Invoke(this, new PoolEvent(PoolEventKind.WorkerOutput, worker.Id, worker.ProcessId, $"{worker.Describe()}: {line}"));
@@ -370,9 +459,14 @@ namespace ProcessPool.Engine
         {
             List<Chunk> lost;
             WorkerState state;
+            KillReason kill;
+            long timedOut;
             lock (_gate)
             {
                 state = worker.State;
+                // Read once, with the state: from here on nothing may change why this worker died.
+                kill = worker.Kill;
+                timedOut = worker.TimedOutSequence;
                 worker.State = WorkerState.Gone;
                 _workers.Remove(worker);
                 lost = worker.InFlight.ToList();
@@ -380,23 +474,19 @@ namespace ProcessPool.Engine
                 string how = DescribeExit(exitCode, signal);
                 if (state == WorkerState.Starting)
                 {
-                    _consecutiveStartFailures++;
-                    string why = failure?.Message ?? $"it exited during start ({how})";
-                    Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} failed to start: {why}");
-                    if (_state == PoolState.Running && _consecutiveStartFailures >= Math.Max(3, _options.Size) && !_workers.Any(w => w.State == WorkerState.Ready))
-                        BreakLocked(failure ?? new PoolException($"Workers exit during start ({how})."));
+                    OnStartFailedLocked(worker, StartFailure.Classify(kill, failure, exitCode, signal), failure, how);
                 }
-                else if (state == WorkerState.Retiring && lost.Count == 0 && worker.Kill == KillReason.None)
+                else if (state == WorkerState.Retiring && lost.Count == 0 && kill == KillReason.None)
                 {
                     Raise(PoolEventKind.WorkerExited, worker, $"{worker.Describe()} exited ({worker.RetireReason}).");
                     if (worker.FinalizerError is ErrorInfo finalizer)
                         Raise(PoolEventKind.FinalizerFailed, worker, $"{worker.Describe()}: its finalizer failed when it was retired ({worker.RetireReason}): {finalizer}");
                 }
-                else if (worker.Kill == KillReason.ShutdownTimeout)
+                else if (kill == KillReason.ShutdownTimeout)
                 {
                     Raise(PoolEventKind.FinalizerFailed, worker, $"{worker.Describe()} did not exit within {_options.ShutdownTimeout.TotalSeconds:0.###} s of its shutdown ({worker.RetireReason}); its finalizer was still running, and it was killed.");
                 }
-                else if (worker.Kill != KillReason.Terminated && worker.Kill != KillReason.Cancelled)
+                else if (kill != KillReason.Terminated && kill != KillReason.Cancelled)
                 {
                     _workersLost++;
                     string cause = failure is ProtocolException ? $"protocol error: {failure.Message}" : how;
@@ -411,9 +501,9 @@ namespace ProcessPool.Engine
                 var chunk = lost[c];
                 int start = chunk.NextIndex;
                 // Only the first chunk was running; the item it was on is judged, everything else simply runs again.
-                if (c == 0 && start < chunk.Count && !IsInnocent(worker, chunk, chunk.Sequences[start]))
+                if (c == 0 && start < chunk.Count && !IsInnocent(kill, timedOut, chunk, chunk.Sequences[start]))
                 {
-                    var retry = Blame(worker, chunk, start, failure, exitCode, signal);
+                    var retry = Blame(worker, kill, timedOut, chunk, start, failure, exitCode, signal);
                     if (retry != null) requeue.Add(retry);
                     start++;
                 }
@@ -425,28 +515,73 @@ namespace ProcessPool.Engine
                 foreach (var chunk in Enumerable.Reverse(requeue)) _ready.AddFirst(chunk);
                 EnsureWorkersLocked();
                 DispatchLocked();
+                RearmTimerLocked();
             }
             FlushEvents();
         }
 
+        /// <summary>First restart delay after a worker is killed from outside while starting; doubled per repeat.</summary>
+        private const int FirstRestartBackoffMilliseconds = 100;
+        /// <summary>Longest restart delay: a pool under a kill storm still tries every 2 s, so it recovers soon after.</summary>
+        private const int MaxRestartBackoffMilliseconds = 2000;
+
+        /// <summary>
+        /// A worker ended before it was ready. Killed from outside: a replacement starts after a backoff, and the pool
+        /// is not blamed. Otherwise the failure counts, and <c>max(3, size)</c> of them in a row with no worker ready
+        /// break the pool with their cause; a transient cause lets the next map try again.
+        /// </summary>
+        private void OnStartFailedLocked(WorkerProcess worker, StartFailureKind kind, Exception? failure, string how)
+        {
+            Debug.Assert(Monitor.IsEntered(_gate));
+            switch (kind)
+            {
+                case StartFailureKind.ByPool:
+                    Raise(PoolEventKind.WorkerExited, worker, $"{worker.Describe()} was stopped while starting.");
+                    return;
+                case StartFailureKind.Outside:
+                    _pendingRestarts++;
+                    _restartBackoffMs = _restartBackoffMs == 0 ? FirstRestartBackoffMilliseconds : Math.Min(MaxRestartBackoffMilliseconds, _restartBackoffMs * 2);
+                    _restartAfterTicks = Stopwatch.GetTimestamp() + _restartBackoffMs * Stopwatch.Frequency / 1000;
+                    Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} was killed from outside while starting ({how}); a replacement starts in {_restartBackoffMs} ms.");
+                    return;
+            }
+            _consecutiveStartFailures++;
+            string why = kind == StartFailureKind.TimedOut
+                ? $"it did not finish starting within {_options.StartTimeout.TotalSeconds:0.###} s and was killed ({failure?.Message})"
+                : failure is ProtocolException { StreamEnded: true } || failure == null
+                    ? $"{failure?.Message ?? "it exited during start."} It ended with {how}."
+                    : failure.Message;
+            Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} failed to start: {why}");
+            if (_state == PoolState.Running && _consecutiveStartFailures >= Math.Max(3, _options.Size) && !_workers.Any(w => w.State == WorkerState.Ready))
+                BreakLocked(failure is WorkerSetupFailure || (failure is ProtocolException p && !p.StreamEnded) ? failure : new PoolException(why, failure),
+                    transient: kind != StartFailureKind.Setup);
+        }
+
         /// <summary>Decides the fate of the item a worker was running when it died; returns a chunk to re-run it, or null when it was reported or needs nothing.</summary>
-        private Chunk? Blame(WorkerProcess worker, Chunk chunk, int index, Exception? failure, int? exitCode, int? signal)
+        private Chunk? Blame(WorkerProcess worker, KillReason kill, long timedOut, Chunk chunk, int index, Exception? failure, int? exitCode, int? signal)
         {
             long sequence = chunk.Sequences[index];
             byte[] item = chunk.Items[index];
             var now = DateTime.UtcNow;
             var ran = TimeSpan.FromSeconds(Elapsed(worker.CurrentItemStartTicks) / 1000.0);
-            switch (worker.Kill)
+            switch (kill)
             {
-                case KillReason.ItemTimeout when worker.TimedOutSequence == sequence:
+                case KillReason.ItemTimeout when timedOut == sequence:
                     var timeout = chunk.Map.Options.ItemTimeout ?? TimeSpan.Zero;
                     return chunk.Map.ItemFailed(sequence, item,
                         new ItemTimeoutException($"Item {sequence} ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
                         Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran);
                 default:
-                    string how = failure is ProtocolException ? $"a protocol error ({failure.Message})" : DescribeExit(exitCode, signal);
-                    return chunk.Map.ItemCrashed(sequence, item,
-                        () => new WorkerTerminatedException($"Item {sequence} killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
+                    bool garbled = failure is ProtocolException { StreamEnded: false };
+                    // A signal that usually comes from outside (a user, a supervisor, the OOM killer) is weak evidence:
+                    // it counts against the item only when it ends a run of the item alone, and only at the
+                    // MaxKillsPerItem-th time. An exit code, a crash signal or a garbled stream comes from the item.
+                    bool outside = kill == KillReason.None && !garbled && StartFailure.IsOutsideSignal(signal);
+                    string how = failure is ProtocolException && !outside ? $"a protocol error ({failure.Message})" : DescribeExit(exitCode, signal);
+                    return chunk.Map.ItemCrashed(sequence, item, chunk.Isolated, outside,
+                        times => new WorkerTerminatedException(outside
+                            ? $"Item {sequence} was killed each of the {times} times it ran alone: {worker.Describe()} ended with {how}."
+                            : $"Item {sequence} killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
                         worker.Id, worker.ProcessId, now - ran, ran);
             }
         }
@@ -456,10 +591,10 @@ namespace ProcessPool.Engine
         /// An isolated re-run is judged only if the worker confirmed it started it: a worker that died before that
         /// (killed from outside while starting, say) proves nothing about the item.
         /// </summary>
-        private static bool IsInnocent(WorkerProcess worker, Chunk chunk, long sequence) => worker.Kill switch
+        private static bool IsInnocent(KillReason kill, long timedOut, Chunk chunk, long sequence) => kill switch
         {
             KillReason.None or KillReason.ProtocolError => chunk.Isolated && !chunk.Started,
-            KillReason.ItemTimeout => worker.TimedOutSequence != sequence,
+            KillReason.ItemTimeout => timedOut != sequence,
             _ => true,
         };
 
@@ -485,6 +620,7 @@ namespace ProcessPool.Engine
         /// <param name="partial">Only the timer passes true: a worker idle at a tick takes whatever the producers have, so output streams while input trickles in, yet a busy producer is never cut into tiny chunks.</param>
         private void DispatchLocked(bool partial = false)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             while (true)
             {
                 if (_ready.Count == 0 && !CutChunkLocked(partial)) break;
@@ -498,10 +634,17 @@ namespace ProcessPool.Engine
                 if (worker == null) break;
                 _ready.RemoveFirst();
                 if (worker.InFlight.Count == 0) worker.CurrentItemStartTicks = Stopwatch.GetTimestamp();
+                chunk.Started = false;
+                chunk.AwaitsStart = worker.SentMaps.Add(chunk.Map.Id) || chunk.Isolated; // the worker's rule too (WorkerLoop.RunChunk)
                 worker.InFlight.Enqueue(chunk);
                 worker.SendChunk(chunk);
             }
             _hasIdleWorker = _ready.Count == 0 && _workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
+            if (_replaceRetired)
+            {
+                _replaceRetired = false;
+                EnsureWorkersLocked();
+            }
         }
 
         /// <summary>
@@ -510,6 +653,7 @@ namespace ProcessPool.Engine
         /// </summary>
         private bool CutChunkLocked(bool partial)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             bool idleWorker = partial && _workers.Any(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
             for (int i = 0; i < _maps.Count; i++)
             {
@@ -531,6 +675,7 @@ namespace ProcessPool.Engine
         /// </summary>
         private WorkerProcess? PickWorkerLocked(Chunk chunk)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             WorkerProcess? best = null;
             foreach (var worker in _workers)
             {
@@ -552,6 +697,7 @@ namespace ProcessPool.Engine
         /// </summary>
         private bool CanAcceptLocked(WorkerProcess worker, Chunk chunk)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             if (_options.MaxTasksPerWorker is int maxTasks)
             {
                 long queued = worker.ItemsDone + worker.InFlight.Sum(c => c.Count);
@@ -561,7 +707,7 @@ namespace ProcessPool.Engine
                     {
                         RetireLocked(worker, $"it ran {worker.ItemsDone} items and the next chunk would pass its limit of {maxTasks}");
                         worker.SendShutdown();
-                        EnsureWorkersLocked();
+                        _replaceRetired = true; // not here: the caller is iterating the workers
                     }
                     return false;
                 }
@@ -569,20 +715,35 @@ namespace ProcessPool.Engine
             return HasRoomLocked(worker, chunk.Map);
         }
 
-        private static bool HasRoomLocked(WorkerProcess worker, MapRun map)
+        private bool HasRoomLocked(WorkerProcess worker, MapRun map)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             int depth = worker.InFlight.Count;
             if (depth < 2) return true;
             double last = map.Sizer.LastChunkMicros;
             return depth < MaxPrefetch && last >= 0 && last < 1000;
         }
 
+        /// <summary>
+        /// Starts workers up to the pool's size when there is work (or <paramref name="force"/>), and replaces workers
+        /// killed from outside while starting even without work, once their backoff has passed (the timer comes back
+        /// for them then).
+        /// </summary>
         private void EnsureWorkersLocked(bool force = false)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             if (_state != PoolState.Running && _state != PoolState.Closing) return;
-            if (!force && _maps.Count == 0 && _ready.Count == 0) return;
+            bool work = force || _maps.Count > 0 || _ready.Count > 0;
+            if (!work && _pendingRestarts == 0) return;
+            if (Stopwatch.GetTimestamp() < _restartAfterTicks)
+            {
+                ArmTimerLocked(_restartAfterTicks);
+                return;
+            }
             int live = _workers.Count(w => w.State == WorkerState.Starting || w.State == WorkerState.Ready);
-            for (int i = live; i < _options.Size; i++)
+            int target = work ? _options.Size : Math.Min(_options.Size, live + _pendingRestarts);
+            _pendingRestarts = 0;
+            for (int i = live; i < target; i++)
             {
                 var worker = new WorkerProcess(this, _options, ++_nextWorkerId);
                 _workers.Add(worker);
@@ -595,41 +756,52 @@ namespace ProcessPool.Engine
         {
             try
             {
-                worker.Start();
-                lock (_gate)
+                try
                 {
-                    _everStarted.Add(worker.ProcessId);
-                    Raise(PoolEventKind.WorkerStarting, worker, $"{worker.Describe()} launched: {_options.Launch.FileName}.");
+                    worker.Start();
+                    lock (_gate)
+                    {
+                        _everStarted.Add(worker.ProcessId);
+                        Raise(PoolEventKind.WorkerStarting, worker, $"{worker.Describe()} launched: {_options.Launch.FileName}.");
+                        RearmTimerLocked(); // its start timeout is due
+                    }
                 }
+                catch (BrokenPoolException error)
+                {
+                    lock (_gate)
+                    {
+                        _workers.Remove(worker);
+                        worker.State = WorkerState.Gone;
+                        _consecutiveStartFailures++;
+                        Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} failed to start: {error.Message}");
+                        // A launch that fails outright (missing executable) will fail the same way every time.
+                        if (_state == PoolState.Running) BreakLocked(error, transient: false);
+                        Monitor.PulseAll(_gate);
+                    }
+                }
+                FlushEvents();
             }
             catch (Exception error)
             {
-                lock (_gate)
-                {
-                    _workers.Remove(worker);
-                    worker.State = WorkerState.Gone;
-                    _consecutiveStartFailures++;
-                    Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} failed to start: {error.Message}");
-                    // A launch that fails outright (missing executable) will fail the same way every time.
-                    if (_state == PoolState.Running) BreakLocked(error);
-                    Monitor.PulseAll(_gate);
-                }
+                Fault(error, $"starting {worker.Describe()}");
             }
-            FlushEvents();
         }
 
         private void RetireLocked(WorkerProcess worker, string reason)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             worker.State = WorkerState.Retiring;
             worker.RetireReason = reason;
             _workersRecycled++;
             Raise(PoolEventKind.WorkerRecycled, worker, $"{worker.Describe()} is recycled: {reason}.");
         }
 
-        private void BreakLocked(Exception cause)
+        private void BreakLocked(Exception cause, bool transient)
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             _state = PoolState.Broken;
             _brokenBy = cause;
+            _brokenTransient = transient;
             Raise(PoolEventKind.PoolBroken, null, $"The pool '{Name}' is broken: {cause.Message}");
             var maps = _maps.ToList();
             var error = Broken();
@@ -646,24 +818,72 @@ namespace ProcessPool.Engine
 
         private void ThrowIfNotRunningLocked()
         {
+            Debug.Assert(Monitor.IsEntered(_gate));
             if (_state == PoolState.Broken) throw Broken();
             if (_state != PoolState.Running) throw new PoolClosedException($"The pool '{Name}' is {_state.ToString().ToLowerInvariant()}; it accepts no new work.");
         }
 
         /// <summary>
-        /// Timer period. Besides timeouts, the tick hands a partly filled chunk to an idle worker, so a producer that
-        /// pauses still has its items running within this time, while a busy producer fills whole chunks.
+        /// Timer period while there is work. Besides timeouts, the tick hands a partly filled chunk to an idle worker,
+        /// so a producer that pauses still has its items running within this time, while a busy producer fills whole
+        /// chunks. Without work the timer fires only when a start timeout, a restart or an idle timeout is due.
         /// </summary>
         private const int TickMilliseconds = 20;
 
-        /// <summary>Every tick: start and item timeouts, idle workers, run timeouts, partial chunks for idle workers.</summary>
+        /// <summary>Arms the one-shot timer for the earliest moment something is due; disarmed when nothing is.</summary>
+        private void RearmTimerLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_gate));
+            long now = Stopwatch.GetTimestamp();
+            long due = long.MaxValue;
+            if (_maps.Count > 0 || _ready.Count > 0 || _workers.Any(w => w.InFlight.Count > 0))
+                due = now + TickMilliseconds * Stopwatch.Frequency / 1000;
+            foreach (var worker in _workers)
+            {
+                if (worker.State == WorkerState.Starting)
+                    due = Math.Min(due, worker.StartedTicks + (long)(_options.StartTimeout.TotalSeconds * Stopwatch.Frequency));
+                else if (worker.State == WorkerState.Ready && worker.InFlight.Count == 0 && _options.IdleTimeout is TimeSpan idle)
+                    due = Math.Min(due, worker.LastActivityTicks + (long)(idle.TotalSeconds * Stopwatch.Frequency));
+            }
+            if (_pendingRestarts > 0) due = Math.Min(due, Math.Max(now, _restartAfterTicks));
+            ArmTimerLocked(due);
+        }
+
+        /// <summary>Makes the timer fire by <paramref name="dueTicks"/>; an earlier arming stands (its tick re-arms).</summary>
+        private void ArmTimerLocked(long dueTicks)
+        {
+            Debug.Assert(Monitor.IsEntered(_gate));
+            if (_timerStopped || dueTicks >= _timerDueTicks) return;
+            _timerDueTicks = dueTicks;
+            long ms = Math.Max(1, (dueTicks - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency + 1);
+            _timer.Change(Math.Min(ms, int.MaxValue - 1), Timeout.Infinite);
+        }
+
+        /// <summary>Each tick: start and item timeouts, idle workers, run timeouts, restarts, partial chunks for idle workers.</summary>
         private void Tick()
+        {
+            try
+            {
+                TickCore();
+            }
+            catch (Exception error)
+            {
+                Fault(error, "the pool's timer");
+            }
+        }
+
+        /// <summary>A test's way to make the timer thread fail, as a bug in it would.</summary>
+        internal Action? TickHook;
+
+        private void TickCore()
         {
             var kills = new List<(WorkerProcess Worker, KillReason Reason, long Sequence)>();
             var expired = new List<MapRun>();
             long now = Stopwatch.GetTimestamp();
             lock (_gate)
             {
+                _timerDueTicks = long.MaxValue; // this firing is spent; whatever is due re-arms below
+                TickHook?.Invoke();
                 foreach (var worker in _workers)
                 {
                     if (worker.State == WorkerState.Starting && Seconds(now - worker.StartedTicks) > _options.StartTimeout.TotalSeconds)
@@ -674,7 +894,7 @@ namespace ProcessPool.Engine
                     {
                         var chunk = worker.InFlight.Peek();
                         int index = chunk.NextIndex;
-                        if (chunk.Map.Options.ItemTimeout is TimeSpan limit && index < chunk.Count &&
+                        if (chunk.Map.Options.ItemTimeout is TimeSpan limit && index < chunk.Count && (!chunk.AwaitsStart || chunk.Started) &&
                             Seconds(now - worker.CurrentItemStartTicks) > limit.TotalSeconds)
                             kills.Add((worker, KillReason.ItemTimeout, chunk.Sequences[index]));
                     }
@@ -692,20 +912,40 @@ namespace ProcessPool.Engine
                 }
                 foreach (var map in _maps)
                     if (now > map.RunDeadlineTicks) expired.Add(map);
+                EnsureWorkersLocked();
                 if (_hasIdleWorker && _maps.Count > 0) DispatchLocked(partial: true);
+                RearmTimerLocked();
             }
-            foreach (var (worker, reason, sequence) in kills)
-            {
-                if (reason == KillReason.StartTimeout)
-                    Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} did not finish starting within {_options.StartTimeout.TotalSeconds:0} s and was killed.");
-                worker.KillTree(reason, sequence);
-            }
+            // Reported when the worker is gone (OnStartFailedLocked), with how it ended.
+            foreach (var (worker, reason, sequence) in kills) worker.KillTree(reason, sequence);
             foreach (var map in expired)
             {
                 var limit = map.Options.RunTimeout!.Value;
                 map.Stop(new PoolTimeoutException($"The map ran longer than its {limit.TotalSeconds:0.###} s timeout and was stopped.", limit));
             }
             FlushEvents();
+        }
+
+        /// <summary>
+        /// An exception escaped engine code on a thread the engine owns (or a callback it runs there). The host process
+        /// must live: the pool breaks, for good, with a <see cref="BrokenPoolException"/> that names where and what,
+        /// and its running maps fail with it. Safe to call from any thread, with or without the pool's lock.
+        /// </summary>
+        internal void Fault(Exception error, string where)
+        {
+            try
+            {
+                lock (_gate)
+                {
+                    if (_state != PoolState.Running && _state != PoolState.Closing) return;
+                    BreakLocked(new BrokenPoolException($"The pool '{Name}' stopped: {where} failed with {error.GetType().FullName}: {error.Message}", error), transient: false);
+                }
+                ThreadPool.QueueUserWorkItem(_ => FlushEvents());
+            }
+            catch (Exception)
+            {
+                // Nothing more can be done on this thread; above all it must not end the process.
+            }
         }
 
         // ---- events ------------------------------------------------------------------------------
@@ -716,25 +956,30 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>Delivers queued events outside the pool's lock, so a handler can never deadlock the scheduler.</summary>
+        /// <remarks>A subscriber that throws breaks the pool (<see cref="Fault"/>), rather than failing silently or
+        /// ending the host from an engine thread; the PoolBroken event it causes is delivered in the same call.</remarks>
         private void FlushEvents()
         {
             // One delivery at a time: handlers see events in order, and Close or Dispose, which flush last, return only
             // after every event raised before then was delivered (Remove-ProcessPool shows finalizer failures at once).
             lock (_delivery)
             {
-                List<PoolEvent> events;
-                lock (_pendingEvents)
+                while (true)
                 {
-                    if (_pendingEvents.Count == 0) return;
-                    events = _pendingEvents.ToList();
-                    _pendingEvents.Clear();
-                }
-                var handler = EventRaised;
-                if (handler == null) return;
-                foreach (var e in events)
-                {
-                    try { handler(this, e); }
-                    catch (Exception) { /* a subscriber's failure must not break the pool */ }
+                    List<PoolEvent> events;
+                    lock (_pendingEvents)
+                    {
+                        if (_pendingEvents.Count == 0) return;
+                        events = _pendingEvents.ToList();
+                        _pendingEvents.Clear();
+                    }
+                    var handler = EventRaised;
+                    if (handler == null) continue;
+                    foreach (var e in events)
+                    {
+                        try { handler(this, e); }
+                        catch (Exception error) { Fault(error, $"a subscriber of {nameof(EventRaised)} ({e.Kind})"); }
+                    }
                 }
             }
         }

@@ -15,7 +15,8 @@ namespace ProcessPool.Engine
     /// <summary>
     /// One worker process as the parent sees it. Three threads serve it: a writer that drains <c>_outbox</c> into the
     /// worker's stdin, a reader that turns its stdout frames into pool callbacks, and the runtime's stderr reader.
-    /// Scheduling fields (<see cref="State"/>, <see cref="InFlight"/>, <see cref="Kill"/>) are guarded by the pool's lock.
+    /// Scheduling fields (<see cref="State"/>, <see cref="InFlight"/>, <see cref="Kill"/>, <see cref="TimedOutSequence"/>)
+    /// are guarded by the pool's lock (<see cref="WorkerPool.Gate"/>); no exception escapes the threads this class starts.
     /// </summary>
     internal sealed class WorkerProcess
     {
@@ -23,7 +24,7 @@ namespace ProcessPool.Engine
         private readonly PoolOptions _options;
         private readonly BlockingCollection<Outgoing> _outbox = new BlockingCollection<Outgoing>();
         private readonly HashSet<int> _definedMaps = new HashSet<int>();
-        private Process? _process;
+        private volatile Process? _process;
         private long _currentItemStartTicks;
 
         public WorkerProcess(WorkerPool pool, PoolOptions options, int id)
@@ -42,7 +43,9 @@ namespace ProcessPool.Engine
         public long LastActivityTicks { get; set; }
         public long ItemsDone { get; set; }
         public long WorkingSet { get; set; }
+        /// <summary>Why the pool killed this worker (None: it did not); set once, under the pool's lock.</summary>
         public KillReason Kill { get; private set; }
+        /// <summary>With <see cref="KillReason.ItemTimeout"/>, the item that ran too long; under the pool's lock.</summary>
         public long TimedOutSequence { get; private set; } = -1;
         public string? RetireReason { get; set; }
 
@@ -51,6 +54,8 @@ namespace ProcessPool.Engine
 
         /// <summary>What the worker's finalizer threw during its clean exit, when it did.</summary>
         public ErrorInfo? FinalizerError { get; private set; }
+        /// <summary>Maps this worker was sent a chunk of (its first one acknowledges its start). Guarded by the pool's lock.</summary>
+        public HashSet<int> SentMaps { get; } = new HashSet<int>();
 
         /// <summary>Maps this worker has finished a chunk of: its code for them is loaded and compiled. Guarded by the pool's lock.</summary>
         public HashSet<int> WarmMaps { get; } = new HashSet<int>();
@@ -83,7 +88,15 @@ namespace ProcessPool.Engine
             var process = new Process { StartInfo = info };
             process.ErrorDataReceived += (_, e) =>
             {
-                if (e.Data != null) _pool.OnWorkerOutput(this, e.Data);
+                // A runtime thread: whatever a subscriber throws must become a pool fault, not end the host process.
+                try
+                {
+                    if (e.Data != null) _pool.OnWorkerOutput(this, e.Data);
+                }
+                catch (Exception error)
+                {
+                    _pool.Fault(error, $"the stderr reader of {Describe()}");
+                }
             };
             try
             {
@@ -116,16 +129,24 @@ namespace ProcessPool.Engine
             catch (InvalidOperationException) { /* the writer has stopped: the worker is going away */ }
         }
 
-        /// <summary>Kills the worker's whole process tree, remembering why so that its death is not blamed on an item.</summary>
+        /// <summary>
+        /// Kills the worker's whole process tree, remembering why so that its death is not blamed on an item. Any
+        /// thread may call it: the reason is recorded under the pool's lock (the first reason wins, and none is
+        /// recorded once the worker is gone), the slow kill itself runs outside it.
+        /// </summary>
         public void KillTree(KillReason reason, long timedOutSequence = -1)
         {
-            if (Kill == KillReason.None)
-            {
-                Kill = reason;
-                TimedOutSequence = timedOutSequence;
-            }
+            lock (_pool.Gate) MarkKilledLocked(reason, timedOutSequence);
             var process = _process;
             if (process != null) ProcessTree.Kill(process);
+        }
+
+        private void MarkKilledLocked(KillReason reason, long timedOutSequence)
+        {
+            Debug.Assert(Monitor.IsEntered(_pool.Gate));
+            if (Kill != KillReason.None || State == WorkerState.Gone) return;
+            Kill = reason;
+            TimedOutSequence = timedOutSequence;
         }
 
         private void WriteLoop()
@@ -166,6 +187,11 @@ namespace ProcessPool.Engine
             catch (Exception error) when (error is IOException || error is ObjectDisposedException || error is InvalidOperationException)
             {
                 // The worker went away; the reader sees it and reports why.
+            }
+            catch (Exception error)
+            {
+                _pool.Fault(error, $"the writer thread of {Describe()}");
+                KillTree(KillReason.Terminated);
             }
         }
 
@@ -210,17 +236,36 @@ namespace ProcessPool.Engine
                 Handshake(frames);
                 Serve(frames);
             }
-            catch (Exception error)
+            catch (Exception error) when (error is ProtocolException || error is WorkerSetupFailure || error is IOException || error is ObjectDisposedException)
             {
                 failure = error;
-                if (error is ProtocolException) KillTree(KillReason.ProtocolError);
+                // A worker that sends garbage is killed; one whose stream merely ended is going already, and how it
+                // ends (a signal from outside, an exit code) is the better account of it.
+                if (error is ProtocolException protocol && !protocol.StreamEnded) KillTree(KillReason.ProtocolError);
+            }
+            catch (Exception error)
+            {
+                // Not the worker's doing: a fault in the engine (or a callback it runs) on this thread.
+                failure = error;
+                _pool.Fault(error, $"the reader thread of {Describe()}");
+                KillTree(KillReason.Terminated);
             }
             finally
             {
-                _outbox.CompleteAdding();
-                var (exitCode, signal) = AwaitExit();
-                _pool.OnWorkerGone(this, failure, exitCode, signal);
-                _process?.Dispose();
+                try
+                {
+                    _outbox.CompleteAdding();
+                    var (exitCode, signal) = AwaitExit();
+                    _pool.OnWorkerGone(this, failure, exitCode, signal);
+                }
+                catch (Exception error)
+                {
+                    _pool.Fault(error, $"the reader thread of {Describe()}");
+                }
+                finally
+                {
+                    _process?.Dispose();
+                }
             }
         }
 
@@ -231,9 +276,9 @@ namespace ProcessPool.Engine
             try
             {
                 if (!frames.TryRead(out type, out body))
-                    throw new ProtocolException("Handshake failed: the worker exited before it said hello.");
+                    throw new ProtocolException("Handshake failed: the worker exited before it said hello.", streamEnded: true);
             }
-            catch (ProtocolException error) when (!error.Message.StartsWith("Handshake", StringComparison.Ordinal))
+            catch (ProtocolException error) when (!error.StreamEnded && !error.Message.StartsWith("Handshake", StringComparison.Ordinal))
             {
                 throw new ProtocolException($"Handshake failed: the worker's output is not a ProcessPool hello; is '{_options.Launch.FileName}' a ProcessPool worker? ({error.Message})", error);
             }
@@ -242,7 +287,7 @@ namespace ProcessPool.Engine
             var hello = HelloMessage.ReadFrom(ref body);
             _pool.OnHello(this, hello);
             if (!frames.TryRead(out type, out body))
-                throw new ProtocolException("The worker exited during setup.");
+                throw new ProtocolException("The worker exited during setup.", streamEnded: true);
             if (type == FrameType.SetupFailed)
             {
                 var error = ErrorInfo.ReadFrom(ref body);
@@ -258,7 +303,8 @@ namespace ProcessPool.Engine
             Chunk? current = null;
             while (frames.TryRead(out var type, out var body))
             {
-                LastActivityTicks = Stopwatch.GetTimestamp();
+                // A heartbeat is not activity: an idle worker that only says it is alive must still reach its idle timeout.
+                if (type != FrameType.Heartbeat) LastActivityTicks = Stopwatch.GetTimestamp();
                 switch (type)
                 {
                     case FrameType.ItemsDone:
@@ -277,7 +323,11 @@ namespace ProcessPool.Engine
                     case FrameType.ChunkStarted:
                         long startedId = body.ReadInt64();
                         var started = _pool.PeekInFlight(this);
-                        if (started != null && started.Id == startedId) started.Started = true;
+                        if (started != null && started.Id == startedId)
+                        {
+                            started.Started = true;
+                            if (started.NextIndex == 0) CurrentItemStartTicks = Stopwatch.GetTimestamp();
+                        }
                         break;
                     case FrameType.Heartbeat:
                         WorkingSet = body.ReadInt64();
@@ -358,7 +408,7 @@ namespace ProcessPool.Engine
                 // A worker whose stream ended is exiting; one that has not within a grace period is killed.
                 if (!process.WaitForExit(2000))
                 {
-                    KillTree(Kill == KillReason.None ? KillReason.ProtocolError : Kill);
+                    KillTree(KillReason.ProtocolError); // keeps an earlier reason
                     process.WaitForExit(5000);
                 }
                 if (!process.HasExited) return (null, null);

@@ -7,5 +7,11 @@ namespace ProcessPool.Engine
     {
         /// <summary>Creates the exception with a message naming what was wrong.</summary>
         public ProtocolException(string message, Exception? inner = null) : base(message, inner) { }
+
+        internal ProtocolException(string message, bool streamEnded) : base(message) => StreamEnded = streamEnded;
+
+        /// <summary>The stream ended (mid-frame or before an expected frame): the other side is gone, not misbehaving,
+        /// so its end (a signal, an exit code) says more than this exception.</summary>
+        internal bool StreamEnded { get; }
     }
 }

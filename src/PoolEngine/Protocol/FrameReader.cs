@@ -25,7 +25,7 @@ namespace ProcessPool.Engine.Protocol
             int got = ReadFully(_header, 0, ProtocolConstants.HeaderSize);
             if (got == 0) return false;
             if (got < ProtocolConstants.HeaderSize)
-                throw new ProtocolException($"Truncated frame: the stream ended after {got} of {ProtocolConstants.HeaderSize} header bytes.");
+                throw new ProtocolException($"Truncated frame: the stream ended after {got} of {ProtocolConstants.HeaderSize} header bytes.", streamEnded: true);
             if (_header[0] != ProtocolConstants.FrameMark)
                 throw new ProtocolException($"Malformed frame: expected frame mark 0x{ProtocolConstants.FrameMark:X2}, read 0x{_header[0]:X2} ({Describe(_header)}).");
             type = (FrameType)_header[1];
@@ -37,7 +37,7 @@ namespace ProcessPool.Engine.Protocol
             if (_body.Length < length) _body = new byte[Math.Max(length, _body.Length * 2)];
             int read = ReadFully(_body, 0, length);
             if (read < length)
-                throw new ProtocolException($"Truncated frame: the stream ended after {read} of {length} bytes of a {type} frame.");
+                throw new ProtocolException($"Truncated frame: the stream ended after {read} of {length} bytes of a {type} frame.", streamEnded: true);
             body = new BodyReader(_body, 0, length);
             return true;
         }

@@ -2,19 +2,27 @@ using System.Collections.Generic;
 
 namespace ProcessPool.Engine.Protocol
 {
-    /// <summary>Sent once after the handshake: the worker's id, heartbeat interval and, per payload kind, the pool's opaque per-worker setup (modules, initializer).</summary>
+    /// <summary>
+    /// Sent once after the handshake: the worker's id, heartbeat interval, per payload kind the pool's opaque
+    /// per-worker setup (modules, initializer), then the working-set ceiling (0: none). The ceiling is a trailing
+    /// field: a body without it reads as "no ceiling".
+    /// </summary>
     internal sealed class SetupMessage
     {
-        public SetupMessage(int workerId, int heartbeatMilliseconds, IReadOnlyDictionary<string, byte[]> runnerSetup)
+        public SetupMessage(int workerId, int heartbeatMilliseconds, IReadOnlyDictionary<string, byte[]> runnerSetup, long maxWorkingSetBytes = 0)
         {
             WorkerId = workerId;
             HeartbeatMilliseconds = heartbeatMilliseconds;
             RunnerSetup = runnerSetup;
+            MaxWorkingSetBytes = maxWorkingSetBytes;
         }
 
         public int WorkerId { get; }
         public int HeartbeatMilliseconds { get; }
         public IReadOnlyDictionary<string, byte[]> RunnerSetup { get; }
+
+        /// <summary>A worker whose working set is over this after a chunk runs no further chunk; it waits for the parent's Shutdown. 0: no ceiling.</summary>
+        public long MaxWorkingSetBytes { get; }
 
         public void WriteTo(ByteBuffer body)
         {
@@ -26,6 +34,7 @@ namespace ProcessPool.Engine.Protocol
                 body.WriteString(pair.Key);
                 body.WriteBlob(pair.Value);
             }
+            body.WriteInt64(MaxWorkingSetBytes);
         }
 
         public static SetupMessage ReadFrom(ref BodyReader body)
@@ -36,7 +45,8 @@ namespace ProcessPool.Engine.Protocol
             var setup = new Dictionary<string, byte[]>();
             for (int i = 0; i < count; i++)
                 setup[body.ReadString() ?? ""] = body.ReadBlob() ?? System.Array.Empty<byte>();
-            return new SetupMessage(workerId, heartbeat, setup);
+            long ceiling = body.Remaining >= 8 ? body.ReadInt64() : 0;
+            return new SetupMessage(workerId, heartbeat, setup, ceiling);
         }
     }
 }

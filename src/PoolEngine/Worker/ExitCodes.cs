@@ -8,5 +8,8 @@ namespace ProcessPool.Engine.Worker
 
         /// <summary>The pool's per-worker setup (initializer) failed; the reason went to the parent first.</summary>
         public const int SetupFailed = 4;
+
+        /// <summary>A fault in the worker's own machinery (not in user code); the reason went to stderr.</summary>
+        public const int WorkerFault = 5;
     }
 }

@@ -63,12 +63,19 @@ namespace ProcessPool.Engine.Worker
 
         public void SendHeartbeat() => SendControl(FrameType.Heartbeat, body => body.WriteInt64(WorkingSet));
 
-        public void SendChunkDone(long chunkId, long durationMicros) => SendControl(FrameType.ChunkDone, body =>
+        public void SendChunkDone(long chunkId, long durationMicros, long workingSet) => SendControl(FrameType.ChunkDone, body =>
         {
             body.WriteInt64(chunkId);
             body.WriteInt64(durationMicros);
-            body.WriteInt64(WorkingSet);
+            body.WriteInt64(workingSet);
         });
+
+        /// <summary>The working set read now, bypassing the 50 ms sample (used when a ceiling is checked).</summary>
+        public long SampleWorkingSet()
+        {
+            _memorySampledTicks = Stopwatch.GetTimestamp();
+            return _workingSet = Environment.WorkingSet;
+        }
 
         /// <summary>
         /// Adds one item's result to the open ItemsDone batch. Consecutive results share a frame so the parent takes

@@ -24,6 +24,12 @@ namespace ProcessPool.Engine.Worker
         private readonly Dictionary<int, ErrorInfo> _failedMaps = new Dictionary<int, ErrorInfo>();
         private readonly BlockingCollection<(FrameType Type, byte[] Body)> _inbox = new BlockingCollection<(FrameType, byte[])>();
         private readonly Action<int> _exit;
+        private ResultPulse? _pulse;
+        private readonly HashSet<int> _startedMaps = new HashSet<int>();
+        private long _maxWorkingSet;
+        /// <summary>Set when a chunk left the working set over the ceiling: queued chunks are skipped (the parent, which
+        /// reads the same figure in ChunkDone, re-queues them elsewhere) until the parent's Shutdown arrives.</summary>
+        private bool _retiring;
 
         public WorkerLoop(Stream input, Stream output, IReadOnlyDictionary<string, Func<IPayloadRunner>> factories, Action<int>? exit = null)
         {
@@ -51,9 +57,11 @@ namespace ProcessPool.Engine.Worker
                         if (!Setup(SetupMessage.ReadFrom(ref reader2))) return ExitCodes.SetupFailed;
                         break;
                     case FrameType.Define:
-                        Define(ref reader2);
+                        if (!_retiring) Define(ref reader2);
                         break;
                     case FrameType.Chunk:
+                        if (_retiring) break;
+                        _pulse?.Busy();
                         RunChunk(ref reader2);
                         break;
                     case FrameType.Release:
@@ -65,6 +73,7 @@ namespace ProcessPool.Engine.Worker
                     default:
                         throw new ProtocolException($"A worker does not accept {type} frames.");
                 }
+                if (_inbox.Count == 0) _pulse?.Idle(); // nothing queued: the pulse sleeps until the next chunk
             }
             return ExitCodes.ParentGone;
         }
@@ -92,7 +101,8 @@ namespace ProcessPool.Engine.Worker
 
         private bool Setup(SetupMessage setup)
         {
-            StartPulse(setup.HeartbeatMilliseconds);
+            _pulse = new ResultPulse(_channel, setup.HeartbeatMilliseconds);
+            _maxWorkingSet = setup.MaxWorkingSetBytes;
             try
             {
                 foreach (var pair in setup.RunnerSetup)
@@ -148,7 +158,10 @@ namespace ProcessPool.Engine.Worker
             var items = new ArraySegment<byte>[count];
             for (int i = 0; i < count; i++) items[i] = body.ReadBlobSegment();
             var sink = new ChunkSink(_channel, chunkId, count, flushEachItem: isolated);
-            if (isolated) _channel.SendChunkStarted(chunkId);
+            // An isolated re-run, and the first chunk of a map (which first loads its code), say when they begin: the
+            // parent blames a death on an isolated item, and starts an item timeout, only from then. The parent applies
+            // the same rule when it dispatches.
+            if (_startedMaps.Add(mapId) | isolated) _channel.SendChunkStarted(chunkId);
 
             if (!_maps.TryGetValue(mapId, out var executor) || executor == null)
             {
@@ -177,12 +190,17 @@ namespace ProcessPool.Engine.Worker
                     }
                 }
             }
-            _channel.SendChunkDone(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency);
+            // With a ceiling, the figure is read fresh, and the parent decides from this same figure, so both sides agree
+            // on whether this worker runs another chunk.
+            long workingSet = _maxWorkingSet > 0 ? _channel.SampleWorkingSet() : _channel.WorkingSet;
+            if (_maxWorkingSet > 0 && workingSet > _maxWorkingSet) _retiring = true;
+            _channel.SendChunkDone(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency, workingSet);
         }
 
         private void Release(int mapId)
         {
             _failedMaps.Remove(mapId);
+            _startedMaps.Remove(mapId);
             if (_maps.TryGetValue(mapId, out var executor))
             {
                 _maps.Remove(mapId);
@@ -215,30 +233,6 @@ namespace ProcessPool.Engine.Worker
             }
             _runners.Clear();
             return failures;
-        }
-
-        /// <summary>
-        /// The pulse thread: every 5 ms it pushes out buffered results (so a hang right after fast items does not hide
-        /// them, and the parent blames the right item on a timeout), and when the worker has been silent for the
-        /// heartbeat interval it sends a heartbeat with the working set.
-        /// </summary>
-        private void StartPulse(int heartbeatMilliseconds)
-        {
-            long heartbeatTicks = heartbeatMilliseconds * Stopwatch.Frequency / 1000;
-            var thread = new Thread(() =>
-            {
-                while (true)
-                {
-                    Thread.Sleep(5);
-                    try
-                    {
-                        _channel.FlushIfDirty();
-                        if (heartbeatTicks > 0 && Stopwatch.GetTimestamp() - _channel.LastWriteTicks >= heartbeatTicks) _channel.SendHeartbeat();
-                    }
-                    catch (IOException) { return; }
-                }
-            }) { IsBackground = true, Name = "ProcessPool worker pulse" };
-            thread.Start();
         }
     }
 }

@@ -1,0 +1,60 @@
+using System;
+using System.Linq;
+using Xunit;
+using static ProcessPool.Engine.Tests.TestHosts;
+
+namespace ProcessPool.Engine.Tests
+{
+    /// <summary>
+    /// An exception on a thread the engine owns must not reach the runtime (which would end the host process, the
+    /// user's PowerShell session): it breaks the pool with a BrokenPoolException that names it. A test host that
+    /// dies here fails the whole run, which is what these tests did before the engine caught such faults.
+    /// </summary>
+    public sealed class EngineFaultTests
+    {
+        [Fact]
+        public void SubscriberThrowingOnWorkerOutput_BreaksThePoolWithTheCause_HostLives()
+        {
+            WithPool(Options(1), pool =>
+            {
+                pool.EventRaised += (_, e) =>
+                {
+                    if (e.Kind == PoolEventKind.WorkerOutput) throw new InvalidOperationException("subscriber refused the line");
+                };
+                var map = pool.StartMap(Method("Noisy", o => o.ChunkSize = 1), Encode(Enumerable.Range(0, 50)));
+                var error = Assert.Throws<BrokenPoolException>(() => map.GetResults().ToList());
+                Assert.Contains("subscriber refused the line", error.Message);
+                Assert.IsType<InvalidOperationException>(error.InnerException);
+                Assert.Equal(PoolState.Broken, pool.State);
+                Assert.Throws<BrokenPoolException>(() => pool.StartMap(Method("Double")));
+            });
+        }
+
+        [Fact]
+        public void TimerThreadFault_BreaksThePoolWithTheCause_HostLives()
+        {
+            WithPool(Options(1), pool =>
+            {
+                pool.TickHook = () => throw new InvalidOperationException("injected timer fault");
+                var map = pool.StartMap(Method("SleepMs", o => o.ChunkSize = 1), Encode(Enumerable.Repeat(200, 20)));
+                var error = Assert.Throws<BrokenPoolException>(() => map.GetResults().ToList());
+                Assert.Contains("the pool's timer", error.Message);
+                Assert.Contains("injected timer fault", error.Message);
+            });
+        }
+
+        [Fact]
+        public void ChunkCallbackThrowing_StopsThatMap_PoolServesTheNext()
+        {
+            WithPool(Options(1), pool =>
+            {
+                var map = pool.StartMap(Method("Double", o => { o.ChunkSize = 1; o.ChunkCompleted = _ => throw new InvalidOperationException("log disk full"); }),
+                    Encode(Enumerable.Range(0, 10)));
+                var error = Assert.Throws<PoolException>(() => map.GetResults().ToList());
+                Assert.Contains("log disk full", error.Message);
+                Assert.Equal(0, pool.GetStats().WorkersLost);
+                Assert.Equal(new[] { 2, 4 }, Run(pool, new[] { 1, 2 }, Method("Double")).Select(Decode<int>));
+            });
+        }
+    }
+}
