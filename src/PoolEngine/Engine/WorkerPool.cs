@@ -826,7 +826,8 @@ namespace ProcessPool.Engine
         /// <summary>
         /// Timer period while there is work. Besides timeouts, the tick hands a partly filled chunk to an idle worker,
         /// so a producer that pauses still has its items running within this time, while a busy producer fills whole
-        /// chunks. Without work the timer fires only when a start timeout, a restart or an idle timeout is due.
+        /// chunks. Without work the timer fires only when a start timeout, a restart, an idle timeout or a retiring worker's
+        /// shutdown timeout is due.
         /// </summary>
         private const int TickMilliseconds = 20;
 
@@ -844,6 +845,8 @@ namespace ProcessPool.Engine
                     due = Math.Min(due, worker.StartedTicks + (long)(_options.StartTimeout.TotalSeconds * Stopwatch.Frequency));
                 else if (worker.State == WorkerState.Ready && worker.InFlight.Count == 0 && _options.IdleTimeout is TimeSpan idle)
                     due = Math.Min(due, worker.LastActivityTicks + (long)(idle.TotalSeconds * Stopwatch.Frequency));
+                else if (worker.State == WorkerState.Retiring && worker.ShutdownSentTicks != 0 && worker.Kill == KillReason.None)
+                    due = Math.Min(due, worker.ShutdownSentTicks + (long)(_options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency) + Stopwatch.Frequency / 1000);
             }
             if (_pendingRestarts > 0) due = Math.Min(due, Math.Max(now, _restartAfterTicks));
             ArmTimerLocked(due);
