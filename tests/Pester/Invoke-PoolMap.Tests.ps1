@@ -482,6 +482,97 @@ Describe 'Invoke-PoolMap' {
         }
     }
 
+    Context 'Processes an item starts' {
+        # Each test starts processes meant to outlive their item, ends its map or pool or caller in one way, and
+        # expects every such process to end with the worker that started it. Whatever still runs is killed after.
+
+        It 'ends them when a worker is recycled after MaxTasksPerWorker items' -Skip:$IsWindows {
+            $recycled = New-TestPool -Size 1 -Options @{ MaxTasksPerWorker = 1 }
+            $sleepers = @()
+            try {
+                $sleepers = Get-ProcessIdentity (1 | Invoke-PoolMap -Pool $recycled -ArgumentList $SpawnSleepers { param($spawn) & ([scriptblock]::Create($spawn)) })
+                $sleepers.Count | Should -Be 2
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+                2 | Invoke-PoolMap -Pool $recycled { $_ } | Should -Be 2
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-TestPool $recycled
+            }
+        }
+
+        It 'ends them when the item ends its own worker with <Name>' -Skip:$IsWindows -TestCases @(
+            @{ Name = '[Environment]::Exit'; Crash = '[Environment]::Exit(1)' }
+            @{ Name = 'SIGKILL'; Crash = 'Stop-Process -Id $PID -Force; Start-Sleep 60' }
+        ) {
+            $crashPool = New-TestPool -Size 1
+            $file = Join-Path $TestDrive "crash-$([guid]::NewGuid().ToString('N')).txt"
+            $sleepers = @()
+            try {
+                # The crashing item runs twice (a crash is retried alone before it is blamed); each run starts two.
+                $null = 1 | Invoke-PoolMap -Pool $crashPool -ArgumentList $SpawnSleepers, $Crash {
+                    param($spawn, $crash)
+                    Add-Content -LiteralPath $using:file -Value (& ([scriptblock]::Create($spawn)))
+                    & ([scriptblock]::Create($crash))
+                } -ErrorVariable failures -ErrorAction SilentlyContinue
+                $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolWorkerTerminated,*'
+                $ids = @(Get-Content $file)
+                $ids.Count | Should -Be 4
+                # Those already ended have no identity to take; pids are handed out in sequence, so none is reused this soon.
+                $sleepers = @(Get-ProcessIdentity $ids -IgnoreEnded)
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-TestPool $crashPool
+            }
+        }
+
+        It 'ends them and the workers when the calling session <Name>' -Skip:$IsWindows -TestCases @(
+            @{ Name = 'exits'; Ending = 'exit' }
+            @{ Name = 'is killed with SIGKILL'; Ending = 'SIGKILL' }
+            @{ Name = 'is stopped with SIGTERM'; Ending = 'SIGTERM' }
+        ) {
+            $dir = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+            $null = New-Item -ItemType Directory -Path $dir
+            $caller = {
+                param($module, $dir, $spawn, $ending)
+                Import-Module $module
+                $pool = New-ProcessPool -Size 1
+                $job = 1 | Invoke-PoolMap -Pool $pool -AsJob -ArgumentList $spawn {
+                    param($spawn)
+                    $sleepers = & ([scriptblock]::Create($spawn))
+                    Set-Content -LiteralPath (Join-Path $using:dir 'sleepers.txt') -Value $sleepers
+                    Wait-Process -Id $sleepers[0] # busy with a child of its own, like { /bin/sleep 48 }
+                }
+                while (-not (Test-Path (Join-Path $dir 'sleepers.txt'))) { Start-Sleep -Milliseconds 50 }
+                Set-Content -LiteralPath (Join-Path $dir 'caller.txt') -Value (@($PID) + $pool.GetAllStartedProcessIds())
+                if ($ending -eq 'exit') { exit 0 }
+                Start-Sleep 600
+            }
+            $session = Start-ChildSession $caller.ToString() @((Get-Module ProcessPool).Path, $dir, $SpawnSleepers, $Ending) (Join-Path $dir 'out.txt')
+            $sleepers = @(); $others = @()
+            try {
+                Wait-Until { (Test-Path (Join-Path $dir 'caller.txt')) -and @(Get-Content (Join-Path $dir 'caller.txt')).Count -ge 2 } -TimeoutSeconds 90 |
+                    Should -BeTrue -Because (Get-Content -Raw -ErrorAction SilentlyContinue (Join-Path $dir 'out.txt.err'))
+                $sleepers = Get-ProcessIdentity (Get-Content (Join-Path $dir 'sleepers.txt'))
+                $ids = @(Get-Content (Join-Path $dir 'caller.txt'))
+                $others = @(Get-ProcessIdentity $ids -IgnoreEnded)
+                switch ($Ending) {
+                    'SIGKILL' { kill -KILL $ids[0] }
+                    'SIGTERM' { kill -TERM $ids[0] }
+                }
+                Wait-ProcessEnded $others[0] -TimeoutSeconds 30 | Should -BeNullOrEmpty -Because 'the calling session ended'
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+                Wait-ProcessEnded ($others | Select-Object -Skip 1) | Should -BeNullOrEmpty -Because 'workers exit when their caller is gone'
+            }
+            finally {
+                Stop-TestProcess ($sleepers + $others)
+                if (-not $session.HasExited) { Stop-Process -Id $session.Id -Force -ErrorAction SilentlyContinue }
+            }
+        }
+    }
+
     Context 'README one-liner' {
         It 'hashes every file like the same pipeline with ForEach-Object' {
             $root = Join-Path $TestDrive 'tree'

@@ -25,6 +25,10 @@ namespace ProcessPool.Engine
         private readonly HashSet<int> _definedMaps = new HashSet<int>();
         private Process? _process;
         private long _currentItemStartTicks;
+        /// <summary>Windows: the job object that ends the worker's leftovers (null elsewhere). Set before the I/O threads start.</summary>
+        private KillOnCloseJob? _job;
+        /// <summary>Unix: the worker said hello as the leader of its own process group, so its leftovers can be found by group. Reader thread only.</summary>
+        private bool _leadsGroup;
 
         public WorkerProcess(WorkerPool pool, PoolOptions options, int id)
         {
@@ -90,6 +94,7 @@ namespace ProcessPool.Engine
             }
             _process = process;
             ProcessId = process.Id;
+            _job = KillOnCloseJob.TryCreate(process);
             process.BeginErrorReadLine();
             new Thread(WriteLoop) { IsBackground = true, Name = $"ProcessPool writer {Id}" }.Start();
             new Thread(ReadLoop) { IsBackground = true, Name = $"ProcessPool reader {Id}" }.Start();
@@ -209,6 +214,7 @@ namespace ProcessPool.Engine
             {
                 _outbox.CompleteAdding();
                 var (exitCode, signal) = AwaitExit();
+                EndLeftovers();
                 _pool.OnWorkerGone(this, failure, exitCode, signal);
                 _process?.Dispose();
             }
@@ -230,6 +236,8 @@ namespace ProcessPool.Engine
             if (type != FrameType.Hello)
                 throw new ProtocolException($"Handshake failed: the worker's first frame was {type}, not Hello.");
             var hello = HelloMessage.ReadFrom(ref body);
+            // The worker made itself a group leader before it said hello, and it is alive now: the group is its own.
+            _leadsGroup = ProcessTree.LeadsOwnGroup(ProcessId);
             _pool.OnHello(this, hello);
             if (!frames.TryRead(out type, out body))
                 throw new ProtocolException("The worker exited during setup.");
@@ -334,6 +342,17 @@ namespace ProcessPool.Engine
             if (_successes.Count == 0 || chunk == null) return;
             chunk.Map.ItemsSucceeded(_successes, Id, ProcessId, now);
             _successes.Clear();
+        }
+
+        /// <summary>
+        /// After the worker was reaped, on every path (shutdown, recycling, crash, kill): ends whatever it started that
+        /// is still running. A worker that exits by itself ends its descendants first; this covers a worker that was
+        /// killed (SIGKILL, the OOM killer, Stop-Process), whose orphans the tree walk can no longer find.
+        /// </summary>
+        private void EndLeftovers()
+        {
+            if (_leadsGroup) ProcessTree.KillOrphanedGroup(ProcessId);
+            _job?.Dispose();
         }
 
         private (int? exitCode, int? signal) AwaitExit()
