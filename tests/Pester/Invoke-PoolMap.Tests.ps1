@@ -482,6 +482,56 @@ Describe 'Invoke-PoolMap' {
         }
     }
 
+    Context 'Environment and current directory' {
+        AfterEach { Remove-Item env:PP_TEST_VAR, env:PP_TEST_LEAK -ErrorAction SilentlyContinue }
+
+        It 'runs each map with the caller''s environment as it is when the map starts' {
+            $env:PP_TEST_VAR = 'first'
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $env:PP_TEST_VAR } | Should -Be 'first', 'first', 'first', 'first'
+            $env:PP_TEST_VAR = 'second'
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $env:PP_TEST_VAR } | Should -Be 'second', 'second', 'second', 'second'
+            Remove-Item env:PP_TEST_VAR
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $null -eq $env:PP_TEST_VAR } | Should -Be $true, $true, $true, $true
+        }
+
+        It 'passes the caller''s environment on to the processes an item starts' -Skip:$IsWindows {
+            $env:PP_TEST_VAR = 'for children'
+            1 | Invoke-PoolMap -Pool $pool { sh -c 'echo $PP_TEST_VAR' } | Should -Be 'for children'
+        }
+
+        It 'does not let what one map sets or removes reach the next, <Name>' -TestCases @(
+            @{ Name = 'on the same workers'; Options = @{} }
+            @{ Name = 'with workers recycled between them'; Options = @{ MaxTasksPerWorker = 2 } }
+        ) {
+            $envPool = New-TestPool -Size 2 -Options $Options
+            try {
+                $env:PP_TEST_VAR = 'caller'
+                $null = 1..4 | Invoke-PoolMap -Pool $envPool -ChunkSize 1 { $env:PP_TEST_LEAK = 'leaked'; Remove-Item env:PP_TEST_VAR }
+                $seen = 1..4 | Invoke-PoolMap -Pool $envPool -ChunkSize 1 { "$env:PP_TEST_LEAK|$env:PP_TEST_VAR" }
+                $seen | Should -Be '|caller', '|caller', '|caller', '|caller'
+            }
+            finally { Remove-TestPool $envPool }
+        }
+
+        It 'keeps what the pool''s initialization script set, on top of the caller''s environment' {
+            $setupPool = New-TestPool -Size 1 -Options @{ InitializationScript = { $env:PP_TEST_LEAK = 'from setup' } }
+            try {
+                $env:PP_TEST_VAR = 'caller'
+                $seen = 1..2 | Invoke-PoolMap -Pool $setupPool -ChunkSize 1 { "$env:PP_TEST_LEAK|$env:PP_TEST_VAR"; $env:PP_TEST_LEAK = 'changed by an item' }
+                $seen | Should -Be 'from setup|caller', 'from setup|caller'
+                1 | Invoke-PoolMap -Pool $setupPool { $env:PP_TEST_LEAK } | Should -Be 'from setup'
+            }
+            finally { Remove-TestPool $setupPool }
+        }
+
+        It 'does not carry the process''s current directory from one map to the next' {
+            $before = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { [Environment]::CurrentDirectory } | Sort-Object -Unique
+            $elsewhere = [IO.Path]::GetTempPath()
+            $null = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { [IO.Directory]::SetCurrentDirectory($using:elsewhere) }
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { [Environment]::CurrentDirectory } | Sort-Object -Unique | Should -Be $before
+        }
+    }
+
     Context 'Processes an item starts' {
         # Each test starts processes meant to outlive their item, ends its map or pool or caller in one way, and
         # expects every such process to end with the worker that started it. Whatever still runs is killed after.

@@ -215,6 +215,7 @@ namespace ProcessPool.Commands
                 ArgumentList = ArgumentList,
                 Depth = Depth,
                 Location = location,
+                Environment = MapEnvironment.CaptureForMap(),
                 Verbose = Wants("Verbose", "VerbosePreference"),
                 Debug = Wants("Debug", "DebugPreference"),
             };

@@ -28,6 +28,7 @@ namespace ProcessPool.Commands.Worker
         /// <summary>Of object, not PSObject: PowerShell then hands over what the script wrote, unwrapped, so the codec's fast path needs no member lookup.</summary>
         private readonly PSDataCollection<object> _output = new PSDataCollection<object>();
         private readonly string? _location;
+        private readonly Dictionary<string, string>? _environment;
         private readonly int _depth;
 
         public ScriptExecutor(ScriptRunner runner, ScriptPayload payload)
@@ -35,6 +36,7 @@ namespace ProcessPool.Commands.Worker
             _runner = runner;
             _depth = payload.Depth;
             _location = payload.Location;
+            _environment = runner.ProcessState.ForMap(payload.Environment);
             var ast = Parse(payload.Script);
             _context = new ChunkContext(runner.Bind(payload.Script), payload.ArgumentList, payload.UsingValues);
             _input.Complete();
@@ -91,26 +93,35 @@ namespace ProcessPool.Commands.Worker
         public void RunChunk(IReadOnlyList<ArraySegment<byte>> items, ChunkSink sink)
         {
             _runner.EnterLocation(_location);
-            _context.Start(items, sink);
-            // Each pass runs until the chunk ends or an item's terminating error ends the driver; every pass moves
-            // the enumerator at least one step, so the loop ends.
-            while (_context.HasWork)
+            MapEnvironment.Enter(_environment);
+            try
             {
-                try
+                _context.Start(items, sink);
+                // Each pass runs until the chunk ends or an item's terminating error ends the driver; every pass moves
+                // the enumerator at least one step, so the loop ends.
+                while (_context.HasWork)
                 {
-                    _ps.Invoke(_input, _output, null);
+                    try
+                    {
+                        _ps.Invoke(_input, _output, null);
+                    }
+                    catch (Exception error) when (_context.InItem)
+                    {
+                        _context.FailCurrent(error);
+                    }
+                    finally
+                    {
+                        _output.Clear();
+                        _ps.Streams.ClearStreams();
+                    }
                 }
-                catch (Exception error) when (_context.InItem)
-                {
-                    _context.FailCurrent(error);
-                }
-                finally
-                {
-                    _output.Clear();
-                    _ps.Streams.ClearStreams();
-                }
+                _context.Finish();
             }
-            _context.Finish();
+            finally
+            {
+                // Chunks of other maps may run next in this worker: none of them may see what this one set.
+                _runner.ProcessState.Leave();
+            }
         }
 
         public void Dispose()
