@@ -101,6 +101,21 @@ Describe 'Invoke-PoolMap' {
             finally { Pop-Location }
         }
 
+        It 'keeps the driver''s enumerator out of the block''s reach, so an item cannot skip the next' {
+            $seen = 1..6 | Invoke-PoolMap -Pool $pool -ChunkSize 6 {
+                $item = $_
+                # Every enumerator the block can find, by name or in any enclosing scope, is pushed once.
+                $candidates = @($__pp, $foreach) + @(foreach ($scope in 1..10) {
+                        try { Get-Variable -Scope $scope -ErrorAction Stop | Where-Object Name -NE 'input' | ForEach-Object Value } catch { break }
+                    })
+                $moved = foreach ($candidate in $candidates) {
+                    if ($candidate -is [System.Collections.IEnumerator]) { try { $candidate.MoveNext() } catch { $false } }
+                }
+                '{0}:{1}' -f $item, (@($moved) -contains $true)
+            }
+            $seen | Should -Be '1:False', '2:False', '3:False', '4:False', '5:False', '6:False'
+        }
+
         It 'ends only the current item on a stray break or continue' {
             1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 4 { if ($_ -eq 2) { break }; if ($_ -eq 3) { continue }; $_ } | Should -Be 1, 4
         }
