@@ -449,6 +449,36 @@ Describe 'Invoke-PoolMap' {
     }
 
     Context 'Verbose' {
+        It 'relays console output without line breaks cut to a bounded length, and the lines after it whole' {
+            $flag = Join-Path $TestDrive 'output-seen.flag'
+            # 20 million characters without a line break, written by a child of the item, as a binary dump would be.
+            $writer = if ($IsWindows) { '[Console]::Error.Write([string]::new([char]''x'', 20000000)); [Console]::Error.WriteLine(); [Console]::Error.WriteLine(''after'')' }
+            else {
+                # A child that inherits the worker's stderr (a native command's stderr would be captured as error records).
+                '$info = [Diagnostics.ProcessStartInfo]::new(''sh''); $info.ArgumentList.Add(''-c''); ' +
+                '$info.ArgumentList.Add(''head -c 20000000 /dev/zero | tr "\000" x >&2; printf "\nafter\n" >&2''); ' +
+                '[Diagnostics.Process]::Start($info).WaitForExit()'
+            }
+            $job = 1 | Invoke-PoolMap -Pool $pool -AsJob -ArgumentList $writer {
+                param($writer)
+                & ([scriptblock]::Create($writer))
+                # Waits until the caller has seen the output, which travels apart from the results.
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                while (-not (Test-Path -LiteralPath $using:flag) -and $clock.Elapsed.TotalSeconds -lt 60) { Start-Sleep -Milliseconds 50 }
+                'done'
+            }
+            try {
+                Wait-Until { @($job.Verbose | Where-Object { $_.Message -like '*: after' }).Count -gt 0 } -TimeoutSeconds 60 | Should -BeTrue
+                $null = New-Item -ItemType File -Path $flag
+                $null = Wait-Job $job -Timeout 60
+                $longest = ($job.Verbose | ForEach-Object { $_.Message.Length } | Measure-Object -Maximum).Maximum
+                Receive-Job $job | Should -Be 'done'
+                $longest | Should -BeGreaterThan 16384 -Because 'the long line is relayed, cut'
+                $longest | Should -BeLessThan (16384 + 300) -Because 'no relayed line is longer than the cap and its marker'
+            }
+            finally { Remove-Job $job -Force }
+        }
+
         It 'tells the pool''s story: workers recycled and started' {
             $story = New-TestPool -Size 1 -Options @{ MaxTasksPerWorker = 2 }
             try {

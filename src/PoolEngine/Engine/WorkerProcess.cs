@@ -14,7 +14,8 @@ namespace ProcessPool.Engine
 
     /// <summary>
     /// One worker process as the parent sees it. Three threads serve it: a writer that drains <c>_outbox</c> into the
-    /// worker's stdin, a reader that turns its stdout frames into pool callbacks, and the runtime's stderr reader.
+    /// worker's stdin, a reader that turns its stdout frames into pool callbacks, and a stderr reader that relays its
+    /// console output as lines of bounded length (<see cref="OutputLines"/>).
     /// Scheduling fields (<see cref="State"/>, <see cref="InFlight"/>, <see cref="Kill"/>) are guarded by the pool's lock.
     /// </summary>
     internal sealed class WorkerProcess
@@ -79,10 +80,6 @@ namespace ProcessPool.Engine
             info.Environment[Worker.ParentWatch.ParentPidVariable] = Process.GetCurrentProcess().Id.ToString();
 
             var process = new Process { StartInfo = info };
-            process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data != null) _pool.OnWorkerOutput(this, e.Data);
-            };
             try
             {
                 process.Start();
@@ -95,7 +92,10 @@ namespace ProcessPool.Engine
             _process = process;
             ProcessId = process.Id;
             _job = KillOnCloseJob.TryCreate(process);
-            process.BeginErrorReadLine();
+            // Not BeginErrorReadLine: the runtime's line reader holds a line without a break whole, however long it gets.
+            var stderr = process.StandardError;
+            new Thread(() => OutputLines.Pump(stderr, OutputLines.MaxLineChars, line => _pool.OnWorkerOutput(this, line)))
+                { IsBackground = true, Name = $"ProcessPool stderr {Id}" }.Start();
             new Thread(WriteLoop) { IsBackground = true, Name = $"ProcessPool writer {Id}" }.Start();
             new Thread(ReadLoop) { IsBackground = true, Name = $"ProcessPool reader {Id}" }.Start();
         }
