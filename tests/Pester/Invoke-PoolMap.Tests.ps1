@@ -577,6 +577,52 @@ Describe 'Invoke-PoolMap' {
         }
     }
 
+    Context 'Frame limit' {
+        # A pool whose messages to workers hold at most 1 MiB (the real limit is 256 MiB), through a test-only knob.
+        BeforeAll {
+            $factory = [ProcessPool.Commands.ProcessPoolHandle].Assembly.GetType('ProcessPool.Commands.PoolFactory')
+            $knob = $factory.GetProperty('MaxFrameBytesOverride', [Reflection.BindingFlags]'NonPublic, Static')
+            $knob.SetValue($null, 1MB)
+            try { $script:smallPool = New-TestPool -Size 1 }
+            finally { $knob.SetValue($null, $null) }
+
+            $script:big = 'x' * 1.5MB
+        }
+        AfterAll { Remove-TestPool $smallPool }
+
+        It 'refuses a $using: value over the limit with PoolMapDefinitionFailed before anything is sent' {
+            $started = $smallPool.WorkersStarted
+            { 1 | Invoke-PoolMap -Pool $smallPool { $using:big.Length } } | Should -Throw -ErrorId 'PoolMapDefinitionFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            { 1 | Invoke-PoolMap -Pool $smallPool -AsJob { $using:big.Length } } | Should -Throw -ErrorId 'PoolMapDefinitionFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            $smallPool.WorkersLost | Should -Be 0
+            $smallPool.WorkersStarted | Should -Be $started
+        }
+
+        It 'refuses -ArgumentList over the limit with PoolMapDefinitionFailed' {
+            { 1 | Invoke-PoolMap -Pool $smallPool -ArgumentList $big { param($a) $a.Length } } | Should -Throw -ErrorId 'PoolMapDefinitionFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            $smallPool.WorkersLost | Should -Be 0
+        }
+
+        It 'fails only an item over the limit, with ItemNotSerializable, and runs the rest' {
+            $started = $smallPool.WorkersStarted
+            $out = 'a', $big, 'c' | Invoke-PoolMap -Pool $smallPool { $_.Length } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $out | Should -Be 1, 1
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeLike 'ItemNotSerializable,*'
+            $failures[0].TargetObject.Length | Should -Be $big.Length
+            $smallPool.WorkersLost | Should -Be 0
+            $smallPool.WorkersStarted | Should -Be $started
+        }
+
+        It 'fails only an item whose result is over the limit, with PoolWorkerTerminated, and runs the rest' {
+            $out = 1, 2, 3 | Invoke-PoolMap -Pool $smallPool -ChunkSize 1 { if ($_ -eq 2) { 'x' * 1.5MB } else { $_ } } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $out | Should -Be 1, 3
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolWorkerTerminated,*'
+            $failures[0].TargetObject | Should -Be 2
+        }
+    }
+
     Context 'Processes an item starts' {
         # Each test starts processes meant to outlive their item, ends its map or pool or caller in one way, and
         # expects every such process to end with the worker that started it. Whatever still runs is killed after.
