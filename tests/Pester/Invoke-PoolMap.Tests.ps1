@@ -402,6 +402,24 @@ Describe 'Invoke-PoolMap' {
             @($rows | Where-Object { $_[5] -eq 'Succeeded' }).Count | Should -Be 4
         }
 
+        It 'refuses a symbolic link with PoolJobLogFailed and leaves the file it points to alone' -Skip:$IsWindows {
+            $target = Join-Path $TestDrive 'precious.txt'
+            Set-Content -LiteralPath $target -Value 'keep me'
+            $link = Join-Path $TestDrive 'linked.log'
+            $null = New-Item -ItemType SymbolicLink -Path $link -Target $target
+            { 1 | Invoke-PoolMap -Pool $pool -JobLogPath $link { $_ } } | Should -Throw -ErrorId 'PoolJobLogFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            Get-Content -LiteralPath $target | Should -Be 'keep me'
+        }
+
+        It 'creates the log with the default permissions less the umask, and overwrites an existing log' -Skip:$IsWindows {
+            $log = Join-Path $TestDrive 'mode.log'
+            $null = 1..2 | Invoke-PoolMap -Pool $pool -JobLogPath $log { $_ }
+            $umask = [Convert]::ToInt32((sh -c umask).Trim(), 8)
+            [int](Get-Item -LiteralPath $log).UnixFileMode | Should -Be (0x1B6 -band -bnot $umask) # 0666 less the umask
+            $null = 1 | Invoke-PoolMap -Pool $pool -JobLogPath $log { $_ }
+            @(Get-Content -LiteralPath $log).Count | Should -Be 2
+        }
+
         It 'fails with PoolJobLogFailed when the log cannot be created' {
             { 1 | Invoke-PoolMap -Pool $pool -JobLogPath (Join-Path $TestDrive 'no/such/dir/job.log') { $_ } } | Should -Throw -ErrorId 'PoolJobLogFailed,ProcessPool.Commands.InvokePoolMapCommand'
         }
