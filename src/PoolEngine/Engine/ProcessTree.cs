@@ -83,7 +83,7 @@ namespace ProcessPool.Engine
             return Directory.Exists("/proc/self") ? ListFromProc() : ListFromPs();
         }
 
-        private static List<(int, int, int)> ListFromProc()
+        internal static List<(int, int, int)> ListFromProc()
         {
             var list = new List<(int, int, int)>();
             foreach (string dir in Directory.GetDirectories("/proc"))
@@ -102,7 +102,7 @@ namespace ProcessPool.Engine
             return list;
         }
 
-        private static List<(int, int, int)> ListFromPs()
+        internal static List<(int, int, int)> ListFromPs()
         {
             var list = new List<(int, int, int)>();
             var info = new ProcessStartInfo("ps", "-A -o pid= -o ppid= -o pgid= -o stat=")
