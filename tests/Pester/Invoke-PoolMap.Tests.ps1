@@ -101,6 +101,21 @@ Describe 'Invoke-PoolMap' {
             finally { Pop-Location }
         }
 
+        It 'keeps the driver''s enumerator out of the block''s reach, so an item cannot skip the next' {
+            $seen = 1..6 | Invoke-PoolMap -Pool $pool -ChunkSize 6 {
+                $item = $_
+                # Every enumerator the block can find, by name or in any enclosing scope, is pushed once.
+                $candidates = @($__pp, $foreach) + @(foreach ($scope in 1..10) {
+                        try { Get-Variable -Scope $scope -ErrorAction Stop | Where-Object Name -NE 'input' | ForEach-Object Value } catch { break }
+                    })
+                $moved = foreach ($candidate in $candidates) {
+                    if ($candidate -is [System.Collections.IEnumerator]) { try { $candidate.MoveNext() } catch { $false } }
+                }
+                '{0}:{1}' -f $item, (@($moved) -contains $true)
+            }
+            $seen | Should -Be '1:False', '2:False', '3:False', '4:False', '5:False', '6:False'
+        }
+
         It 'ends only the current item on a stray break or continue' {
             1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 4 { if ($_ -eq 2) { break }; if ($_ -eq 3) { continue }; $_ } | Should -Be 1, 4
         }
@@ -435,6 +450,24 @@ Describe 'Invoke-PoolMap' {
             @($rows | Where-Object { $_[5] -eq 'Succeeded' }).Count | Should -Be 4
         }
 
+        It 'refuses a symbolic link with PoolJobLogFailed and leaves the file it points to alone' -Skip:$IsWindows {
+            $target = Join-Path $TestDrive 'precious.txt'
+            Set-Content -LiteralPath $target -Value 'keep me'
+            $link = Join-Path $TestDrive 'linked.log'
+            $null = New-Item -ItemType SymbolicLink -Path $link -Target $target
+            { 1 | Invoke-PoolMap -Pool $pool -JobLogPath $link { $_ } } | Should -Throw -ErrorId 'PoolJobLogFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            Get-Content -LiteralPath $target | Should -Be 'keep me'
+        }
+
+        It 'creates the log with the default permissions less the umask, and overwrites an existing log' -Skip:$IsWindows {
+            $log = Join-Path $TestDrive 'mode.log'
+            $null = 1..2 | Invoke-PoolMap -Pool $pool -JobLogPath $log { $_ }
+            $umask = [Convert]::ToInt32((sh -c umask).Trim(), 8)
+            [int](Get-Item -LiteralPath $log).UnixFileMode | Should -Be (0x1B6 -band -bnot $umask) # 0666 less the umask
+            $null = 1 | Invoke-PoolMap -Pool $pool -JobLogPath $log { $_ }
+            @(Get-Content -LiteralPath $log).Count | Should -Be 2
+        }
+
         It 'fails with PoolJobLogFailed when the log cannot be created' {
             { 1 | Invoke-PoolMap -Pool $pool -JobLogPath (Join-Path $TestDrive 'no/such/dir/job.log') { $_ } } | Should -Throw -ErrorId 'PoolJobLogFailed,ProcessPool.Commands.InvokePoolMapCommand'
         }
@@ -482,6 +515,36 @@ Describe 'Invoke-PoolMap' {
     }
 
     Context 'Verbose' {
+        It 'relays console output without line breaks cut to a bounded length, and the lines after it whole' {
+            $flag = Join-Path $TestDrive 'output-seen.flag'
+            # 20 million characters without a line break, written by a child of the item, as a binary dump would be.
+            $writer = if ($IsWindows) { '[Console]::Error.Write([string]::new([char]''x'', 20000000)); [Console]::Error.WriteLine(); [Console]::Error.WriteLine(''after'')' }
+            else {
+                # A child that inherits the worker's stderr (a native command's stderr would be captured as error records).
+                '$info = [Diagnostics.ProcessStartInfo]::new(''sh''); $info.ArgumentList.Add(''-c''); ' +
+                '$info.ArgumentList.Add(''head -c 20000000 /dev/zero | tr "\000" x >&2; printf "\nafter\n" >&2''); ' +
+                '[Diagnostics.Process]::Start($info).WaitForExit()'
+            }
+            $job = 1 | Invoke-PoolMap -Pool $pool -AsJob -ArgumentList $writer {
+                param($writer)
+                & ([scriptblock]::Create($writer))
+                # Waits until the caller has seen the output, which travels apart from the results.
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                while (-not (Test-Path -LiteralPath $using:flag) -and $clock.Elapsed.TotalSeconds -lt 60) { Start-Sleep -Milliseconds 50 }
+                'done'
+            }
+            try {
+                Wait-Until { @($job.Verbose | Where-Object { $_.Message -like '*: after' }).Count -gt 0 } -TimeoutSeconds 60 | Should -BeTrue
+                $null = New-Item -ItemType File -Path $flag
+                $null = Wait-Job $job -Timeout 60
+                $longest = ($job.Verbose | ForEach-Object { $_.Message.Length } | Measure-Object -Maximum).Maximum
+                Receive-Job $job | Should -Be 'done'
+                $longest | Should -BeGreaterThan 16384 -Because 'the long line is relayed, cut'
+                $longest | Should -BeLessThan (16384 + 300) -Because 'no relayed line is longer than the cap and its marker'
+            }
+            finally { Remove-Job $job -Force }
+        }
+
         It 'tells the pool''s story: workers recycled and started' {
             $story = New-TestPool -Size 1 -Options @{ MaxTasksPerWorker = 2 }
             try {
@@ -526,6 +589,193 @@ Describe 'Invoke-PoolMap' {
             finally {
                 $ps.Dispose()
                 Remove-TestPool $stopPool
+            }
+        }
+    }
+
+    Context 'Environment and current directory' {
+        AfterEach { Remove-Item env:PP_TEST_VAR, env:PP_TEST_LEAK -ErrorAction SilentlyContinue }
+
+        It 'runs each map with the caller''s environment as it is when the map starts' {
+            $env:PP_TEST_VAR = 'first'
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $env:PP_TEST_VAR } | Should -Be 'first', 'first', 'first', 'first'
+            $env:PP_TEST_VAR = 'second'
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $env:PP_TEST_VAR } | Should -Be 'second', 'second', 'second', 'second'
+            Remove-Item env:PP_TEST_VAR
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { $null -eq $env:PP_TEST_VAR } | Should -Be $true, $true, $true, $true
+        }
+
+        It 'passes the caller''s environment on to the processes an item starts' -Skip:$IsWindows {
+            $env:PP_TEST_VAR = 'for children'
+            1 | Invoke-PoolMap -Pool $pool { sh -c 'echo $PP_TEST_VAR' } | Should -Be 'for children'
+        }
+
+        It 'does not let what one map sets or removes reach the next, <Name>' -TestCases @(
+            @{ Name = 'on the same workers'; Options = @{} }
+            @{ Name = 'with workers recycled between them'; Options = @{ MaxTasksPerWorker = 2 } }
+        ) {
+            $envPool = New-TestPool -Size 2 -Options $Options
+            try {
+                $env:PP_TEST_VAR = 'caller'
+                $null = 1..4 | Invoke-PoolMap -Pool $envPool -ChunkSize 1 { $env:PP_TEST_LEAK = 'leaked'; Remove-Item env:PP_TEST_VAR }
+                $seen = 1..4 | Invoke-PoolMap -Pool $envPool -ChunkSize 1 { "$env:PP_TEST_LEAK|$env:PP_TEST_VAR" }
+                $seen | Should -Be '|caller', '|caller', '|caller', '|caller'
+            }
+            finally { Remove-TestPool $envPool }
+        }
+
+        It 'keeps what the pool''s initialization script set, on top of the caller''s environment' {
+            $setupPool = New-TestPool -Size 1 -Options @{ InitializationScript = { $env:PP_TEST_LEAK = 'from setup' } }
+            try {
+                $env:PP_TEST_VAR = 'caller'
+                $seen = 1..2 | Invoke-PoolMap -Pool $setupPool -ChunkSize 1 { "$env:PP_TEST_LEAK|$env:PP_TEST_VAR"; $env:PP_TEST_LEAK = 'changed by an item' }
+                $seen | Should -Be 'from setup|caller', 'from setup|caller'
+                1 | Invoke-PoolMap -Pool $setupPool { $env:PP_TEST_LEAK } | Should -Be 'from setup'
+            }
+            finally { Remove-TestPool $setupPool }
+        }
+
+        It 'does not carry the process''s current directory from one map to the next' {
+            $before = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { [Environment]::CurrentDirectory } | Sort-Object -Unique
+            $elsewhere = [IO.Path]::GetTempPath()
+            $null = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { [IO.Directory]::SetCurrentDirectory($using:elsewhere) }
+            1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { [Environment]::CurrentDirectory } | Sort-Object -Unique | Should -Be $before
+        }
+    }
+
+    Context 'Frame limit' {
+        # A pool whose messages to workers hold at most 1 MiB (the real limit is 256 MiB), through a test-only knob.
+        BeforeAll {
+            $factory = [ProcessPool.Commands.ProcessPoolHandle].Assembly.GetType('ProcessPool.Commands.PoolFactory')
+            $knob = $factory.GetProperty('MaxFrameBytesOverride', [Reflection.BindingFlags]'NonPublic, Static')
+            $knob.SetValue($null, 1MB)
+            try { $script:smallPool = New-TestPool -Size 1 }
+            finally { $knob.SetValue($null, $null) }
+
+            $script:big = 'x' * 1.5MB
+        }
+        AfterAll { Remove-TestPool $smallPool }
+
+        It 'refuses a $using: value over the limit with PoolMapDefinitionFailed before anything is sent' {
+            $started = $smallPool.WorkersStarted
+            { 1 | Invoke-PoolMap -Pool $smallPool { $using:big.Length } } | Should -Throw -ErrorId 'PoolMapDefinitionFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            { 1 | Invoke-PoolMap -Pool $smallPool -AsJob { $using:big.Length } } | Should -Throw -ErrorId 'PoolMapDefinitionFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            $smallPool.WorkersLost | Should -Be 0
+            $smallPool.WorkersStarted | Should -Be $started
+        }
+
+        It 'refuses -ArgumentList over the limit with PoolMapDefinitionFailed' {
+            { 1 | Invoke-PoolMap -Pool $smallPool -ArgumentList $big { param($a) $a.Length } } | Should -Throw -ErrorId 'PoolMapDefinitionFailed,ProcessPool.Commands.InvokePoolMapCommand'
+            $smallPool.WorkersLost | Should -Be 0
+        }
+
+        It 'fails only an item over the limit, with ItemNotSerializable, and runs the rest' {
+            $started = $smallPool.WorkersStarted
+            $out = 'a', $big, 'c' | Invoke-PoolMap -Pool $smallPool { $_.Length } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $out | Should -Be 1, 1
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeLike 'ItemNotSerializable,*'
+            $failures[0].TargetObject.Length | Should -Be $big.Length
+            $smallPool.WorkersLost | Should -Be 0
+            $smallPool.WorkersStarted | Should -Be $started
+        }
+
+        It 'fails only an item whose result is over the limit, with PoolWorkerTerminated, and runs the rest' {
+            $out = 1, 2, 3 | Invoke-PoolMap -Pool $smallPool -ChunkSize 1 { if ($_ -eq 2) { 'x' * 1.5MB } else { $_ } } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $out | Should -Be 1, 3
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolWorkerTerminated,*'
+            $failures[0].TargetObject | Should -Be 2
+        }
+    }
+
+    Context 'Processes an item starts' {
+        # Each test starts processes meant to outlive their item, ends its map or pool or caller in one way, and
+        # expects every such process to end with the worker that started it. Whatever still runs is killed after.
+
+        It 'ends them when a worker is recycled after MaxTasksPerWorker items' -Skip:$IsWindows {
+            $recycled = New-TestPool -Size 1 -Options @{ MaxTasksPerWorker = 1 }
+            $sleepers = @()
+            try {
+                $sleepers = Get-ProcessIdentity (1 | Invoke-PoolMap -Pool $recycled -ArgumentList $SpawnSleepers { param($spawn) & ([scriptblock]::Create($spawn)) })
+                $sleepers.Count | Should -Be 2
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+                2 | Invoke-PoolMap -Pool $recycled { $_ } | Should -Be 2
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-TestPool $recycled
+            }
+        }
+
+        It 'ends them when the item ends its own worker with <Name>' -Skip:$IsWindows -TestCases @(
+            @{ Name = '[Environment]::Exit'; Crash = '[Environment]::Exit(1)' }
+            @{ Name = 'SIGKILL'; Crash = 'Stop-Process -Id $PID -Force; Start-Sleep 60' }
+        ) {
+            $crashPool = New-TestPool -Size 1
+            $file = Join-Path $TestDrive "crash-$([guid]::NewGuid().ToString('N')).txt"
+            $sleepers = @()
+            try {
+                # The crashing item runs twice (a crash is retried alone before it is blamed); each run starts two.
+                $null = 1 | Invoke-PoolMap -Pool $crashPool -ArgumentList $SpawnSleepers, $Crash {
+                    param($spawn, $crash)
+                    Add-Content -LiteralPath $using:file -Value (& ([scriptblock]::Create($spawn)))
+                    & ([scriptblock]::Create($crash))
+                } -ErrorVariable failures -ErrorAction SilentlyContinue
+                $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolWorkerTerminated,*'
+                $ids = @(Get-Content $file)
+                $ids.Count | Should -Be 4
+                # Those already ended have no identity to take; pids are handed out in sequence, so none is reused this soon.
+                $sleepers = @(Get-ProcessIdentity $ids -IgnoreEnded)
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-TestPool $crashPool
+            }
+        }
+
+        It 'ends them and the workers when the calling session <Name>' -Skip:$IsWindows -TestCases @(
+            @{ Name = 'exits'; Ending = 'exit' }
+            @{ Name = 'is killed with SIGKILL'; Ending = 'SIGKILL' }
+            @{ Name = 'is stopped with SIGTERM'; Ending = 'SIGTERM' }
+        ) {
+            $dir = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+            $null = New-Item -ItemType Directory -Path $dir
+            $caller = {
+                param($module, $dir, $spawn, $ending)
+                Import-Module $module
+                $pool = New-ProcessPool -Size 1
+                $job = 1 | Invoke-PoolMap -Pool $pool -AsJob -ArgumentList $spawn {
+                    param($spawn)
+                    $sleepers = & ([scriptblock]::Create($spawn))
+                    Set-Content -LiteralPath (Join-Path $using:dir 'sleepers.txt') -Value $sleepers
+                    Wait-Process -Id $sleepers[0] # busy with a child of its own, like { /bin/sleep 48 }
+                }
+                while (-not (Test-Path (Join-Path $dir 'sleepers.txt'))) { Start-Sleep -Milliseconds 50 }
+                Set-Content -LiteralPath (Join-Path $dir 'caller.txt') -Value (@($PID) + $pool.GetAllStartedProcessIds())
+                if ($ending -eq 'exit') { exit 0 }
+                Start-Sleep 600
+            }
+            $session = Start-ChildSession $caller.ToString() @((Get-Module ProcessPool).Path, $dir, $SpawnSleepers, $Ending) (Join-Path $dir 'out.txt')
+            $sleepers = @(); $others = @()
+            try {
+                Wait-Until { (Test-Path (Join-Path $dir 'caller.txt')) -and @(Get-Content (Join-Path $dir 'caller.txt')).Count -ge 2 } -TimeoutSeconds 90 |
+                    Should -BeTrue -Because (Get-Content -Raw -ErrorAction SilentlyContinue (Join-Path $dir 'out.txt.err'))
+                $sleepers = Get-ProcessIdentity (Get-Content (Join-Path $dir 'sleepers.txt'))
+                $ids = @(Get-Content (Join-Path $dir 'caller.txt'))
+                $others = @(Get-ProcessIdentity $ids -IgnoreEnded)
+                switch ($Ending) {
+                    'SIGKILL' { kill -KILL $ids[0] }
+                    'SIGTERM' { kill -TERM $ids[0] }
+                }
+                Wait-ProcessEnded $others[0] -TimeoutSeconds 30 | Should -BeNullOrEmpty -Because 'the calling session ended'
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+                Wait-ProcessEnded ($others | Select-Object -Skip 1) | Should -BeNullOrEmpty -Because 'workers exit when their caller is gone'
+            }
+            finally {
+                Stop-TestProcess ($sleepers + $others)
+                if (-not $session.HasExited) { Stop-Process -Id $session.Id -Force -ErrorAction SilentlyContinue }
             }
         }
     }

@@ -34,6 +34,21 @@ Describe 'Remove-ProcessPool' {
             finally { Remove-Job $job -Force }
         }
 
+        It 'ends the processes items started, those left running in the background included' -Skip:$IsWindows {
+            $pool = New-TestPool -Size 1
+            $sleepers = @()
+            try {
+                $sleepers = Get-ProcessIdentity (1 | Invoke-PoolMap -Pool $pool -ArgumentList $SpawnSleepers { param($spawn) & ([scriptblock]::Create($spawn)) })
+                $sleepers.Count | Should -Be 2
+                Remove-ProcessPool -Pool $pool
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-TestPool $pool
+            }
+        }
+
         It 'writes PoolNotFound for a name that matches no pool' {
             { Remove-ProcessPool -Pool 'no-such-pool' -ErrorAction Stop } | Should -Throw -ErrorId 'PoolNotFound,ProcessPool.Commands.RemoveProcessPoolCommand'
         }
@@ -71,6 +86,28 @@ Describe 'Remove-ProcessPool' {
                 $job.Error[0].FullyQualifiedErrorId | Should -BeLike 'PoolClosed*'
             }
             finally { Remove-Job $job -Force }
+        }
+
+        It 'ends the processes a running item started, those re-parented to init included' -Skip:$IsWindows {
+            $pool = New-TestPool -Size 1
+            $file = Join-Path $TestDrive 'force-sleepers.txt'
+            $sleepers = @()
+            $job = 1 | Invoke-PoolMap -Pool $pool -AsJob -ArgumentList $SpawnSleepers {
+                param($spawn)
+                Set-Content -LiteralPath $using:file -Value (& ([scriptblock]::Create($spawn)))
+                Start-Sleep 60
+            }
+            try {
+                Wait-Until { (Test-Path $file) -and @(Get-Content $file).Count -eq 2 } | Should -BeTrue
+                $sleepers = Get-ProcessIdentity (Get-Content $file)
+                Remove-ProcessPool -Pool $pool -Force
+                Wait-ProcessEnded $sleepers | Should -BeNullOrEmpty
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-Job $job -Force
+                Remove-TestPool $pool
+            }
         }
     }
 

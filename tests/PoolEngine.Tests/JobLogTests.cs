@@ -96,5 +96,45 @@ namespace ProcessPool.Engine.Tests
             }
             finally { Directory.Delete(dir, true); }
         }
+
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public void Writer_PathIsASymbolicLink_IsRefused_AndItsTargetIsLeftAlone(bool targetExists)
+        {
+            string dir = Directory.CreateTempSubdirectory("pp-joblog-").FullName;
+            try
+            {
+                string target = Path.Combine(dir, "precious.txt");
+                if (targetExists) File.WriteAllText(target, "keep me");
+                string link = Path.Combine(dir, "run.log");
+                try { File.CreateSymbolicLink(link, target); }
+                catch (Exception error) when (OperatingSystem.IsWindows() && (error is IOException || error is UnauthorizedAccessException))
+                {
+                    return; // creating links needs a privilege this Windows account does not have: nothing to test
+                }
+                var refused = Assert.Throws<IOException>(() => new JobLogWriter(link));
+                Assert.Contains(link, refused.Message);
+                if (targetExists) Assert.Equal("keep me", File.ReadAllText(target));
+                else Assert.False(File.Exists(target));
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
+        public void Writer_NewLog_GetsTheDefaultPermissionsLessTheUmask()
+        {
+            if (!OperatingSystem.IsLinux()) return; // the umask is read from /proc
+            string dir = Directory.CreateTempSubdirectory("pp-joblog-").FullName;
+            try
+            {
+                string path = Path.Combine(dir, "run.log");
+                using (new JobLogWriter(path)) { }
+                string umaskLine = File.ReadAllLines("/proc/self/status").Single(l => l.StartsWith("Umask:", StringComparison.Ordinal));
+                int umask = Convert.ToInt32(umaskLine.Substring("Umask:".Length).Trim(), 8);
+                Assert.Equal((UnixFileMode)(0b110_110_110 & ~umask), File.GetUnixFileMode(path));
+            }
+            finally { Directory.Delete(dir, true); }
+        }
     }
 }

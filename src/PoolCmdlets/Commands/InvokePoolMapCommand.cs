@@ -28,6 +28,7 @@ namespace ProcessPool.Commands
         private PoolMapJob? _job;
         private JobLogWriter? _log;
         private Func<object?, byte[]> _encode = _ => Array.Empty<byte>();
+        private int _maxItemBytes = int.MaxValue;
         private bool _jobHandedOut;
 
         /// <summary>The script block to run for each input object; <c>$_</c> is the object.</summary>
@@ -116,6 +117,7 @@ namespace ProcessPool.Commands
             try { handle = Pool ?? PoolRegistry.GetOrCreateDefault(); }
             catch (BrokenPoolException broken) { ThrowTerminatingError(ErrorRecords.MapFault(broken, PoolRegistry.DefaultName)); return; }
             if (!handle.IsResolved) ThrowTerminatingError(ErrorRecords.NotFound(handle.Name));
+            _maxItemBytes = handle.Pool.MaxItemBytes;
 
             var options = ParameterSetName == MethodSet ? MethodOptions() : ScriptOptions();
             options.Ordered = !Unordered;
@@ -164,6 +166,13 @@ namespace ProcessPool.Commands
             catch (Exception error) when (!(error is PipelineStoppedException))
             {
                 WriteError(ErrorRecords.NotSerializable(error, InputObject));
+                return;
+            }
+            if (item.Length > _maxItemBytes)
+            {
+                // Refused here: a worker would reject the frame and exit, and the item would be blamed for it.
+                WriteError(ErrorRecords.NotSerializable(new System.IO.InvalidDataException(
+                    $"it is {item.Length} bytes once serialized; a worker accepts items of at most {_maxItemBytes} bytes"), InputObject));
                 return;
             }
             Guard(() =>
@@ -224,6 +233,7 @@ namespace ProcessPool.Commands
                 ArgumentList = ArgumentList,
                 Depth = Depth,
                 Location = location,
+                Environment = MapEnvironment.CaptureForMap(),
                 Verbose = Wants("Verbose", "VerbosePreference"),
                 Debug = Wants("Debug", "DebugPreference"),
                 Spread = Spread,

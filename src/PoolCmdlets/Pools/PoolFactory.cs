@@ -23,9 +23,13 @@ namespace ProcessPool.Commands
         }
 
         /// <summary>Options for a pool; every worker opens its script runspace at start (so the pool is warm) and runs the method initializer when one is given.</summary>
+        /// <summary>For tests only (set through reflection): a lower frame limit for pools created from now on, so limits can be tested without 256 MiB values.</summary>
+        internal static int? MaxFrameBytesOverride { get; set; }
+
         public static PoolOptions Options(string name, int size, ScriptSetup script, MethodSetup? method)
         {
             var options = new PoolOptions(Launch()) { Name = name, Size = size };
+            if (MaxFrameBytesOverride is int limit) options.MaxFrameBytes = limit;
             options.RunnerSetup[ScriptWorkerHost.ScriptKind] = script.Encode();
             if (method != null) options.RunnerSetup[WorkerMain.MethodKind] = method.Encode();
             return options;

@@ -18,16 +18,21 @@ namespace ProcessPool.Commands.Worker
     [EditorBrowsable(EditorBrowsableState.Never)]
     public sealed class ChunkContext : IEnumerable, IEnumerator
     {
+        /// <summary>The driver's private variable that holds this context; its presence in the calling scope tells the driver from user code.</summary>
+        internal const string DriverVariable = "__pp";
+
+        private readonly PSVariableIntrinsics _variables;
         private IReadOnlyList<ArraySegment<byte>> _items = Array.Empty<ArraySegment<byte>>();
         private ChunkSink? _sink;
         private int _next;
         private object? _current;
 
-        internal ChunkContext(ScriptBlock block, object?[] arguments, object?[] usingValues)
+        internal ChunkContext(ScriptBlock block, object?[] arguments, object?[] usingValues, PSVariableIntrinsics variables)
         {
             Block = block;
             Arguments = arguments;
             Using = usingValues;
+            _variables = variables;
         }
 
         /// <summary>The user's script block.</summary>
@@ -54,9 +59,16 @@ namespace ProcessPool.Commands.Worker
             InItem = false;
         }
 
-        /// <summary>Ends the item that ran and begins the next; an item that cannot be decoded fails alone.</summary>
+        /// <summary>
+        /// Ends the item that ran and begins the next; an item that cannot be decoded fails alone. Only the driver's
+        /// <c>foreach</c> may call it: the call must come from the scope whose private <see cref="DriverVariable"/> holds
+        /// this context, a scope that user code (always a child scope) never runs in.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">Called from anywhere but the driver's scope.</exception>
         public bool MoveNext()
         {
+            if (!ReferenceEquals(_variables.GetValue(DriverVariable), this))
+                throw new InvalidOperationException("The items of a chunk are walked by the ProcessPool driver only; an item cannot move to the next one.");
             EndCurrent();
             while (_next < _items.Count)
             {

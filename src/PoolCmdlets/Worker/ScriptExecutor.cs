@@ -28,6 +28,7 @@ namespace ProcessPool.Commands.Worker
         /// <summary>Of object, not PSObject: PowerShell then hands over what the script wrote, unwrapped, so the codec's fast path needs no member lookup.</summary>
         private readonly PSDataCollection<object> _output = new PSDataCollection<object>();
         private readonly string? _location;
+        private readonly Dictionary<string, string>? _environment;
         private readonly int _depth;
 
         public ScriptExecutor(ScriptRunner runner, ScriptPayload payload)
@@ -35,14 +36,16 @@ namespace ProcessPool.Commands.Worker
             _runner = runner;
             _depth = payload.Depth;
             _location = payload.Location;
+            _environment = runner.ProcessState.ForMap(payload.Environment);
             var ast = Parse(payload.Script);
-            _context = new ChunkContext(runner.Bind(payload.Script), payload.ArgumentList, payload.UsingValues);
+            _context = new ChunkContext(runner.Bind(payload.Script), payload.ArgumentList, payload.UsingValues, runner.Runspace.SessionStateProxy.PSVariable);
             _input.Complete();
 
             _ps = PowerShell.Create();
             _ps.Runspace = runner.Runspace;
             // A trampoline: text given to AddScript is interpreted on every call, a bound script block is compiled once.
-            _ps.AddScript("param($__ppDriver, $__pp) & $__ppDriver $__pp", useLocalScope: true)
+            // It names nothing: its $args is hidden from the user's block by the block's own $args.
+            _ps.AddScript("& $args[0] $args[1]", useLocalScope: true)
                .AddArgument(runner.Bind(Driver(payload, NeedsPipeline(ast))))
                .AddArgument(_context);
 
@@ -74,10 +77,13 @@ namespace ProcessPool.Commands.Worker
         /// sees; a block with a <c>process {}</c> block gets it piped in (<c>,</c> keeps an array item whole). The
         /// one-pass <c>do</c> loop catches a stray <c>break</c> or <c>continue</c>, which would otherwise end the chunk.
         /// Each item runs in its own scope, so one item's variables never reach the next.
+        /// The driver's own variables are private, so the user's block does not see them; and the chunk's enumerator
+        /// advances only when called from the driver's scope (<see cref="ChunkContext.MoveNext"/>), so an item that digs
+        /// it out anyway (<c>Get-Variable -Scope</c>) cannot skip the next item.
         /// </summary>
         private static string Driver(ScriptPayload payload, bool pipeline)
         {
-            var text = new StringBuilder("param($__pp)\n$__ppBlock = $__pp.Block\n$__ppArgs = $__pp.Arguments\n");
+            var text = new StringBuilder("$private:" + ChunkContext.DriverVariable + " = $args[0]\n$private:__ppBlock = $__pp.Block\n$private:__ppArgs = $__pp.Arguments\n");
             for (int i = 0; i < payload.UsingValues.Length; i++)
                 text.Append("${").Append(ScriptPayload.UsingVariableName(i)).Append("} = $__pp.Using[").Append(i).Append("]\n");
             if (payload.Verbose) text.Append("$VerbosePreference = 'Continue'\n");
@@ -98,26 +104,35 @@ namespace ProcessPool.Commands.Worker
         public void RunChunk(IReadOnlyList<ArraySegment<byte>> items, ChunkSink sink)
         {
             _runner.EnterLocation(_location);
-            _context.Start(items, sink);
-            // Each pass runs until the chunk ends or an item's terminating error ends the driver; every pass moves
-            // the enumerator at least one step, so the loop ends.
-            while (_context.HasWork)
+            MapEnvironment.Enter(_environment);
+            try
             {
-                try
+                _context.Start(items, sink);
+                // Each pass runs until the chunk ends or an item's terminating error ends the driver; every pass moves
+                // the enumerator at least one step, so the loop ends.
+                while (_context.HasWork)
                 {
-                    _ps.Invoke(_input, _output, null);
+                    try
+                    {
+                        _ps.Invoke(_input, _output, null);
+                    }
+                    catch (Exception error) when (_context.InItem)
+                    {
+                        _context.FailCurrent(error);
+                    }
+                    finally
+                    {
+                        _output.Clear();
+                        _ps.Streams.ClearStreams();
+                    }
                 }
-                catch (Exception error) when (_context.InItem)
-                {
-                    _context.FailCurrent(error);
-                }
-                finally
-                {
-                    _output.Clear();
-                    _ps.Streams.ClearStreams();
-                }
+                _context.Finish();
             }
-            _context.Finish();
+            finally
+            {
+                // Chunks of other maps may run next in this worker: none of them may see what this one set.
+                _runner.ProcessState.Leave();
+            }
         }
 
         public void Dispose()

@@ -51,7 +51,8 @@ namespace ProcessPool.Commands.Worker
 
     /// <summary>
     /// One map's script, as the caller sends it: the text with <c>$using:</c> already rewritten to plain variables, their
-    /// values, the argument list, the serialization depth, the caller's location and which optional streams it wants.
+    /// values, the argument list, the serialization depth, the caller's location and environment, and which optional
+    /// streams it wants.
     /// </summary>
     internal sealed class ScriptPayload
     {
@@ -60,6 +61,8 @@ namespace ProcessPool.Commands.Worker
         public object?[] ArgumentList { get; set; } = Array.Empty<object?>();
         public int Depth { get; set; } = 1;
         public string? Location { get; set; }
+        /// <summary>The caller's environment variables when the map started (see <see cref="MapEnvironment"/>); null runs with the worker's own.</summary>
+        public IDictionary? Environment { get; set; }
         public bool Verbose { get; set; }
         public bool Debug { get; set; }
         /// <summary><c>-Spread</c>: each item is splatted into the block's parameters (see <see cref="SpreadArguments"/>).</summary>
@@ -76,6 +79,7 @@ namespace ProcessPool.Commands.Worker
             ["ArgumentList"] = ArgumentList,
             ["Depth"] = Depth,
             ["Location"] = Location,
+            ["Environment"] = Environment,
             ["Verbose"] = Verbose,
             ["Debug"] = Debug,
             ["Spread"] = Spread,
@@ -91,6 +95,7 @@ namespace ProcessPool.Commands.Worker
                 ArgumentList = Wire.List(table["ArgumentList"]).ToArray(),
                 Depth = LanguagePrimitives.ConvertTo<int>(table["Depth"]),
                 Location = table["Location"] is object location ? Wire.Text(location) : null,
+                Environment = Wire.Unwrap(table["Environment"]) as IDictionary,
                 Verbose = LanguagePrimitives.IsTrue(table["Verbose"]),
                 Debug = LanguagePrimitives.IsTrue(table["Debug"]),
                 Spread = LanguagePrimitives.IsTrue(table["Spread"]),

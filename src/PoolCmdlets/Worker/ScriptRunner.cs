@@ -35,6 +35,9 @@ namespace ProcessPool.Commands.Worker
         private string? _finalizationScript;
         private int _activeMaps;
 
+        /// <summary>Environment variables and current directory: each map's applied per chunk, the worker's own restored after.</summary>
+        internal MapEnvironment ProcessState { get; } = new MapEnvironment();
+
         internal Runspace Runspace => _runspace ?? throw new InvalidOperationException("The script runner was not initialized.");
 
         /// <inheritdoc />
@@ -45,6 +48,7 @@ namespace ProcessPool.Commands.Worker
             state.ThreadOptions = PSThreadOptions.UseCurrentThread;
             _runspace = RunspaceFactory.CreateRunspace(state);
             _runspace.Open();
+            ProcessState.BeforeSetup();
 
             // Setup and baseline go through the session state APIs rather than cmdlets such as Get-Variable or
             // Remove-Item, whose modules would otherwise be auto-loaded into every worker at start (a few hundred ms).
@@ -80,6 +84,7 @@ namespace ProcessPool.Commands.Worker
             _baselineAliases = baseline.Aliases;
             _baselineLocation = _runspace.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath;
             _finalizationScript = settings.FinalizationScript; // only a worker whose setup succeeded is finalized
+            ProcessState.AfterSetup();
         }
 
         /// <inheritdoc />

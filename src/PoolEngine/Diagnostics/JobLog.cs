@@ -68,9 +68,13 @@ namespace ProcessPool.Engine.Diagnostics
     }
 
     /// <summary>
-    /// Writes a job log file: the header, then one line per result. The file is created (or truncated) when opened.
+    /// Writes a job log file: the header, then one line per result. The file is created (or an existing file
+    /// overwritten) when opened; a new file gets the process's default permissions (on Unix, 0666 less the umask), an
+    /// existing one keeps its own. A symbolic link (or other reparse point) at the path is refused, never followed: a
+    /// link planted in a shared directory must not make the log overwrite the file it points to. The check is made
+    /// before opening, without truncating, and again after, so a link swapped in between is caught too.
     /// Lines are flushed at most every <see cref="FlushInterval"/> and on dispose, so a long run costs no write per item
-    /// yet a log read during the run is at most that far behind. Thread-safe.
+    /// yet a log read during the run is at most that far behind. The log holds the items' error messages. Thread-safe.
     /// </summary>
     public sealed class JobLogWriter : IDisposable
     {
@@ -82,14 +86,33 @@ namespace ProcessPool.Engine.Diagnostics
         private long _lastFlushTicks = Stopwatch.GetTimestamp();
         private bool _disposed;
 
-        /// <summary>Creates or truncates the file at <paramref name="path"/> and writes the header.</summary>
+        /// <summary>Creates or overwrites the file at <paramref name="path"/> and writes the header.</summary>
+        /// <exception cref="IOException">The path is a symbolic link, or the file cannot be written.</exception>
         public JobLogWriter(string path)
         {
             Path = System.IO.Path.GetFullPath(path);
-            var stream = new FileStream(Path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            RefuseLink(Path);
+            var stream = new FileStream(Path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            try
+            {
+                RefuseLink(Path);
+                stream.SetLength(0);
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
             _writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
             _writer.WriteLine(JobLogFormat.Header);
             _writer.Flush();
+        }
+
+        private static void RefuseLink(string path)
+        {
+            var attributes = new FileInfo(path).Attributes; // the link's own (lstat), also for a link to nothing; -1 when nothing is there
+            if ((int)attributes != -1 && (attributes & FileAttributes.ReparsePoint) != 0)
+                throw new IOException($"'{path}' is a symbolic link; a job log is not written through one. Remove the link or choose another path.");
         }
 
         /// <summary>The log's full path.</summary>

@@ -103,9 +103,11 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>Adds one item unless the bound stays reached for <paramref name="wait"/>; false then (take results and try again).</summary>
+        /// <exception cref="ArgumentException">The item is larger than <see cref="WorkerPool.MaxItemBytes"/>; nothing was sent.</exception>
         public bool TrySubmit(byte[] item, object? tag, TimeSpan wait, CancellationToken cancellationToken = default)
         {
             if (item == null) throw new ArgumentNullException(nameof(item));
+            CheckSize(item);
             bool poke;
             lock (_sync)
             {
@@ -136,6 +138,7 @@ namespace ProcessPool.Engine
                     while (next < items.Count && _submitted - _lowWater < Capacity)
                     {
                         var item = items[next++];
+                        CheckSize(item);
                         long sequence = _submitted++;
                         _slots[sequence & _mask] = new Slot { State = Pending };
                         OpenLocked(sequence, item);
@@ -144,6 +147,13 @@ namespace ProcessPool.Engine
                 }
                 if (poke) _pool.OnWorkOpened();
             }
+        }
+
+        /// <summary>An item a worker would refuse (its chunk frame over the limit) is refused here, before it is sent: otherwise every worker that got it would exit and every item would be blamed.</summary>
+        private void CheckSize(byte[] item)
+        {
+            if (item.Length > _pool.MaxItemBytes)
+                throw new ArgumentException($"The item is {item.Length} bytes once serialized; a worker accepts items of at most {_pool.MaxItemBytes} bytes.", nameof(item));
         }
 
         private bool HasRoomOrStoppedLocked()

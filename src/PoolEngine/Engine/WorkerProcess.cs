@@ -14,7 +14,8 @@ namespace ProcessPool.Engine
 
     /// <summary>
     /// One worker process as the parent sees it. Three threads serve it: a writer that drains <c>_outbox</c> into the
-    /// worker's stdin, a reader that turns its stdout frames into pool callbacks, and the runtime's stderr reader.
+    /// worker's stdin, a reader that turns its stdout frames into pool callbacks, and a stderr reader that relays its
+    /// console output as lines of bounded length (<see cref="OutputLines"/>).
     /// Scheduling fields (<see cref="State"/>, <see cref="InFlight"/>, <see cref="Kill"/>, <see cref="TimedOutSequence"/>)
     /// are guarded by the pool's lock (<see cref="WorkerPool.Gate"/>); no exception escapes the threads this class starts.
     /// </summary>
@@ -26,6 +27,10 @@ namespace ProcessPool.Engine
         private readonly HashSet<int> _definedMaps = new HashSet<int>();
         private volatile Process? _process;
         private long _currentItemStartTicks;
+        /// <summary>Windows: the job object that ends the worker's leftovers (null elsewhere). Set before the I/O threads start.</summary>
+        private KillOnCloseJob? _job;
+        /// <summary>Unix: the worker said hello as the leader of its own process group, so its leftovers can be found by group. Reader thread only.</summary>
+        private bool _leadsGroup;
 
         public WorkerProcess(WorkerPool pool, PoolOptions options, int id)
         {
@@ -86,18 +91,6 @@ namespace ProcessPool.Engine
             info.Environment[Worker.ParentWatch.ParentPidVariable] = Process.GetCurrentProcess().Id.ToString();
 
             var process = new Process { StartInfo = info };
-            process.ErrorDataReceived += (_, e) =>
-            {
-                // A runtime thread: whatever a subscriber throws must become a pool fault, not end the host process.
-                try
-                {
-                    if (e.Data != null) _pool.OnWorkerOutput(this, e.Data);
-                }
-                catch (Exception error)
-                {
-                    _pool.Fault(error, $"the stderr reader of {Describe()}");
-                }
-            };
             try
             {
                 process.Start();
@@ -109,7 +102,10 @@ namespace ProcessPool.Engine
             }
             _process = process;
             ProcessId = process.Id;
-            process.BeginErrorReadLine();
+            _job = KillOnCloseJob.TryCreate(process);
+            // Not BeginErrorReadLine: the runtime's line reader holds a line without a break whole, however long it gets.
+            var stderr = process.StandardError;
+            new Thread(() => RelayStderr(stderr)) { IsBackground = true, Name = $"ProcessPool stderr {Id}" }.Start();
             new Thread(WriteLoop) { IsBackground = true, Name = $"ProcessPool writer {Id}" }.Start();
             new Thread(ReadLoop) { IsBackground = true, Name = $"ProcessPool reader {Id}" }.Start();
         }
@@ -227,6 +223,19 @@ namespace ProcessPool.Engine
             }
         }
 
+        /// <summary>The stderr thread: relays console output line by line; whatever a subscriber throws becomes a pool fault, not the end of the host process.</summary>
+        private void RelayStderr(TextReader stderr)
+        {
+            try
+            {
+                OutputLines.Pump(stderr, OutputLines.MaxLineChars, line => _pool.OnWorkerOutput(this, line));
+            }
+            catch (Exception error)
+            {
+                _pool.Fault(error, $"the stderr reader of {Describe()}");
+            }
+        }
+
         private void ReadLoop()
         {
             Exception? failure = null;
@@ -256,6 +265,7 @@ namespace ProcessPool.Engine
                 {
                     _outbox.CompleteAdding();
                     var (exitCode, signal) = AwaitExit();
+                    EndLeftovers();
                     _pool.OnWorkerGone(this, failure, exitCode, signal);
                 }
                 catch (Exception error)
@@ -285,6 +295,8 @@ namespace ProcessPool.Engine
             if (type != FrameType.Hello)
                 throw new ProtocolException($"Handshake failed: the worker's first frame was {type}, not Hello.");
             var hello = HelloMessage.ReadFrom(ref body);
+            // The worker made itself a group leader before it said hello, and it is alive now: the group is its own.
+            _leadsGroup = ProcessTree.LeadsOwnGroup(ProcessId);
             _pool.OnHello(this, hello);
             if (!frames.TryRead(out type, out body))
                 throw new ProtocolException("The worker exited during setup.", streamEnded: true);
@@ -397,6 +409,17 @@ namespace ProcessPool.Engine
             if (_successes.Count == 0 || chunk == null) return;
             chunk.Map.ItemsSucceeded(_successes, Id, ProcessId, now);
             _successes.Clear();
+        }
+
+        /// <summary>
+        /// After the worker was reaped, on every path (shutdown, recycling, crash, kill): ends whatever it started that
+        /// is still running. A worker that exits by itself ends its descendants first; this covers a worker that was
+        /// killed (SIGKILL, the OOM killer, Stop-Process), whose orphans the tree walk can no longer find.
+        /// </summary>
+        private void EndLeftovers()
+        {
+            if (_leadsGroup) ProcessTree.KillOrphanedGroup(ProcessId);
+            _job?.Dispose();
         }
 
         private (int? exitCode, int? signal) AwaitExit()

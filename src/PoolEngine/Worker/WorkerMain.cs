@@ -10,11 +10,17 @@ namespace ProcessPool.Engine.Worker
         /// <summary>Payload kind of static .NET methods.</summary>
         public const string MethodKind = MethodPayload.Kind;
 
-        /// <summary>Runs the worker loop until the parent shuts it down or disappears; returns the process exit code.</summary>
+        /// <summary>
+        /// Runs the worker loop until the parent shuts it down or disappears; returns the process exit code. The worker
+        /// first takes ownership of its process tree (<see cref="WorkerTree"/>), so whatever items start ends with it.
+        /// </summary>
         public static int Run(IReadOnlyDictionary<string, Func<IPayloadRunner>> runners)
         {
+            WorkerTree.Own();
             var (input, output) = StdioGuard.Claim();
-            return new WorkerLoop(input, output, runners).Run();
+            int code = new WorkerLoop(input, output, runners).Run();
+            WorkerTree.KillDescendants();
+            return code;
         }
 
         /// <summary>Runs a worker that serves static .NET methods only (the plain .NET host).</summary>
