@@ -432,12 +432,12 @@ namespace ProcessPool.Engine
                 case KillReason.ItemTimeout when worker.TimedOutSequence == sequence:
                     var timeout = chunk.Map.Options.ItemTimeout ?? TimeSpan.Zero;
                     return chunk.Map.ItemFailed(sequence, item,
-                        new ItemTimeoutException($"Item {sequence} ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
+                        new ItemTimeoutException(sequence, $"ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
                         Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran);
                 default:
                     string how = failure is ProtocolException ? $"a protocol error ({failure.Message})" : DescribeExit(exitCode, signal);
                     return chunk.Map.ItemCrashed(sequence, item,
-                        () => new WorkerTerminatedException($"Item {sequence} killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
+                        () => new WorkerTerminatedException(sequence, $"killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
                         worker.Id, worker.ProcessId, now - ran, ran);
             }
         }
