@@ -72,6 +72,8 @@ Describe 'New-ProcessPool' {
         It 'shows name, state, size, busy and idle workers and tasks completed in its default view' {
             $pool = New-Tracked @{ Size = 1 }
             $null = 1..3 | Invoke-PoolMap -Pool $pool { $_ }
+            # The counters follow the worker's end-of-chunk report, which may land just after the results.
+            Wait-Until { $pool.TasksCompleted -eq 3 -and $pool.Busy -eq 0 -and $pool.Idle -eq 1 } | Should -BeTrue
             $view = ($pool | Out-String).Trim() -split "`n"
             $view[0] | Should -Match 'Name\s+State\s+Size\s+Busy\s+Idle\s+Starting\s+TasksCompleted\s+ActiveMaps'
             $view[-1] | Should -Match ([regex]::Escape($pool.Name) + '\s+Running\s+1\s+0\s+1\s+0\s+3\b')
