@@ -323,6 +323,8 @@ Describe 'Invoke-PoolMap' {
         It 'stops the whole run with PoolRunTimeout and leaves no worker running it' {
             $runPool = New-TestPool -Size 2
             try {
+                # Both workers ready first: a worker still starting when the run stops never ran it, and idles on.
+                Wait-Until { $runPool.Idle -eq 2 } | Should -BeTrue
                 $busy = $runPool.WorkerProcessIds
                 $clock = [Diagnostics.Stopwatch]::StartNew()
                 { 1..10 | Invoke-PoolMap -Pool $runPool -ChunkSize 1 -TimeoutSeconds 1 { Start-Sleep 60; $_ } } | Should -Throw -ErrorId 'PoolRunTimeout,ProcessPool.Commands.InvokePoolMapCommand'
