@@ -22,6 +22,8 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('parallel', 'multiprocessing', 'pool', 'process', 'performance')
+            LicenseUri   = 'https://github.com/ProcessPool/ProcessPool/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/ProcessPool/ProcessPool'
             ReleaseNotes = 'See CHANGELOG.md.'
         }
     }

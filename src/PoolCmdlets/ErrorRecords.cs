@@ -23,6 +23,8 @@ namespace ProcessPool.Commands
         public const string ItemNotSerializable = nameof(ItemNotSerializable);
         public const string PoolNotFound = nameof(PoolNotFound);
         public const string PoolNameInUse = nameof(PoolNameInUse);
+        public const string PoolNameReserved = nameof(PoolNameReserved);
+        public const string PoolThrottleLimitWithPool = nameof(PoolThrottleLimitWithPool);
         public const string PoolVariableNotFound = nameof(PoolVariableNotFound);
         public const string PoolFunctionNotFound = nameof(PoolFunctionNotFound);
         public const string PoolJobLogFailed = nameof(PoolJobLogFailed);
@@ -39,7 +41,7 @@ namespace ProcessPool.Commands
                 case WorkerTerminatedException terminated:
                     return new ErrorRecord(terminated, PoolWorkerTerminated, ErrorCategory.OperationStopped, item);
                 case RemoteItemException remote:
-                    var remoteRecord = DecodeRemoteRecord(remote.Detail);
+                    var remoteRecord = DecodeRemoteRecord(remote.GetDetail());
                     var record = new ErrorRecord(remote, PoolItemFailed, Category(remoteRecord, ErrorCategory.OperationStopped), item)
                     {
                         // Shown instead of the exception's "Type: message", which the exception still carries.
@@ -86,14 +88,23 @@ namespace ProcessPool.Commands
             new ErrorRecord(new PSArgumentException($"The script block uses the variable '$using:{name}', but no variable '{name}' exists in the caller's scope."),
                 UsingVariableNotFound, ErrorCategory.ObjectNotFound, target);
 
-        public static ErrorRecord NotSerializable(Exception error, object? item) =>
-            new ErrorRecord(new PSArgumentException($"The input object cannot be serialized for a worker: {error.Message}", error), ItemNotSerializable, ErrorCategory.InvalidData, item);
+        public static ErrorRecord NotSerializable(Exception error, object? item, long position) =>
+            new ErrorRecord(new PSArgumentException($"{ItemNames.Capitalized(ItemNames.Name(position - 1, Mapping.ItemText.ShortForm(item)))} cannot be serialized for a worker: {error.Message}", error),
+                ItemNotSerializable, ErrorCategory.InvalidData, item);
 
         public static ErrorRecord NotFound(string name) =>
             new ErrorRecord(new ItemNotFoundException($"No process pool named '{name}' exists. Get-ProcessPool lists the pools of this session."), PoolNotFound, ErrorCategory.ObjectNotFound, name);
 
         public static ErrorRecord NameInUse(string name) =>
             new ErrorRecord(new PSArgumentException($"A process pool named '{name}' already exists. Remove it with Remove-ProcessPool or choose another name."), PoolNameInUse, ErrorCategory.ResourceExists, name);
+
+        public static ErrorRecord NameReserved(string name) =>
+            new ErrorRecord(new PSArgumentException($"The name '{name}' is reserved for the default pools that Invoke-PoolMap uses without -Pool. Choose another name."),
+                PoolNameReserved, ErrorCategory.InvalidArgument, name);
+
+        public static ErrorRecord ThrottleLimitWithPool(ProcessPoolHandle pool) =>
+            new ErrorRecord(new PSArgumentException($"-ThrottleLimit chooses the size of the default pool and cannot be used with -Pool: the pool '{pool.Name}' has {pool.Size} workers. " +
+                "Use New-ProcessPool -Size (or -ThrottleLimit) to make a pool of the size you want."), PoolThrottleLimitWithPool, ErrorCategory.InvalidArgument, pool);
 
         public static ErrorRecord VariableNotFound(string name) =>
             new ErrorRecord(new ItemNotFoundException($"No variable named '{name}' exists in the caller's scope to copy into the pool."), PoolVariableNotFound, ErrorCategory.ObjectNotFound, name);

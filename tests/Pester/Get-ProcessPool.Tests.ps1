@@ -19,6 +19,13 @@ Describe 'Get-ProcessPool' {
             $names | Should -Contain $second.Name
         }
 
+        It 'labels the columns of its table view with the names of the properties they show' {
+            $header = ((Get-ProcessPool -Name $first.Name | Format-Table | Out-String -Width 200).Trim() -split "`n")[0]
+            $labels = -split ($header -replace '\e\[[0-9;]*m', '')
+            $labels | Should -Be 'Name', 'State', 'Size', 'Busy', 'Idle', 'Starting', 'TasksCompleted', 'ActiveMaps'
+            foreach ($label in $labels) { $first.PSObject.Properties.Name | Should -Contain $label }
+        }
+
         It 'returns the same pool objects that New-ProcessPool returned' {
             Get-ProcessPool | Where-Object Name -EQ $first.Name | Should -Be $first
         }

@@ -26,6 +26,10 @@ Describe 'Invoke-PoolMap' {
             1..3 | Invoke-PoolMap -Pool $pool { begin { $n = 10 } process { $_ + $n } } | Should -Be 11, 12, 13
         }
 
+        It 'runs begin, process and end once per item, as ForEach-Object -Parallel does' {
+            1..3 | Invoke-PoolMap -Pool $pool -ChunkSize 3 { begin { 'b' } process { "p$_" } end { 'e' } } | Should -Be 'b', 'p1', 'e', 'b', 'p2', 'e', 'b', 'p3', 'e'
+        }
+
         It 'writes zero or many outputs per item, each item''s outputs together' {
             1..3 | Invoke-PoolMap -Pool $pool { 1..$_ | ForEach-Object { "x$_" } } | Should -Be 'x1', 'x1', 'x2', 'x1', 'x2', 'x3'
         }
@@ -38,6 +42,26 @@ Describe 'Invoke-PoolMap' {
             $failures[0].TargetObject | Should -Be 2
             $failures[0].Exception.RemoteType | Should -Be 'System.Management.Automation.RuntimeException'
             $failures[0].Exception.RemoteMessage | Should -Be 'boom 2'
+        }
+
+        It 'shows no raw byte buffer for a failed item in Get-Error' {
+            $null = 1 | Invoke-PoolMap -Pool $pool { throw 'boom' } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $failures[0].Exception.PSObject.Properties | Where-Object { $_.Value -is [byte[]] } | Should -BeNullOrEmpty
+            $shown = $failures[0] | Get-Error | Out-String -Width 200
+            ($shown -split "`n").Count | Should -BeLessThan 100
+        }
+
+        It 'names an item that kills its worker by its position from 1 and its value' {
+            $crashPool = New-TestPool -Size 1
+            try {
+                $out = 1..3 | Invoke-PoolMap -Pool $crashPool -ChunkSize 1 { if ($_ -eq 3) { [Environment]::Exit(3) }; $_ } -ErrorVariable failures -ErrorAction SilentlyContinue
+                $out | Should -Be 1, 2
+                $failures.Count | Should -Be 1
+                $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolWorkerTerminated,*'
+                $failures[0].Exception.ItemNumber | Should -Be 3
+                $failures[0].Exception.Message | Should -BeLike 'Item #3 (3) killed its worker*'
+            }
+            finally { Remove-TestPool $crashPool }
         }
 
         It 'throws PoolItemFailed with -ErrorAction Stop' {
@@ -152,8 +176,20 @@ Describe 'Invoke-PoolMap' {
             , (1, 2) | Invoke-PoolMap -Pool $pool { $_.GetType().Name + ':' + $_.Count } | Should -Be 'Object[]:2'
         }
 
-        It 'runs nothing without input' {
-            Invoke-PoolMap -Pool $pool { 'ran' } | Should -BeNullOrEmpty
+        It 'runs the block once with $_ as $null without any input, as ForEach-Object -Parallel does' {
+            Invoke-PoolMap -Pool $pool { "ran [$_] $($null -eq $_)" } | Should -Be 'ran [] True'
+        }
+
+        It 'runs nothing for an empty pipeline' {
+            @() | Invoke-PoolMap -Pool $pool { 'ran' } | Should -BeNullOrEmpty
+        }
+
+        It 'carries strings with lone surrogates both ways, as CliXml does' {
+            $lone = 'a' + [char]0xD800 + 'b'
+            $other = 'x' + [char]0xDFFF
+            $back = $lone, $other | Invoke-PoolMap -Pool $pool { $_.Length; $_ + [char]0xDC01 } -ErrorVariable failures
+            $failures | Should -BeNullOrEmpty
+            $back | Should -Be 3, ($lone + [char]0xDC01), 2, ($other + [char]0xDC01)
         }
 
         It 'passes $null as an item' {
@@ -216,6 +252,25 @@ Describe 'Invoke-PoolMap' {
             $line = "Invoke-PoolMap -Pool $($pool.Name.Substring(0, 9))"
             $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
             $completion.CompletionMatches.CompletionText | Should -Contain $pool.Name
+        }
+    }
+
+    Context 'ThrottleLimit' {
+        It 'runs the map on a default pool of that many workers' {
+            $name = if ([Environment]::ProcessorCount -eq 1) { 'Default' } else { 'Default-1' }
+            try {
+                $ids = @(1..6 | Invoke-PoolMap -ThrottleLimit 1 -ChunkSize 1 { $PID } | Sort-Object -Unique)
+                $throttled = Get-ProcessPool -Name $name
+                $throttled.Size | Should -Be 1
+                $throttled.IsDefault | Should -BeTrue
+                $ids.Count | Should -Be 1
+                $ids[0] | Should -BeIn @($throttled.WorkerProcessIds)
+            }
+            finally { if ($name -ne 'Default') { Remove-TestPool (Get-ProcessPool -Name $name -ErrorAction SilentlyContinue) } }
+        }
+
+        It 'fails with PoolThrottleLimitWithPool together with -Pool' {
+            { 1 | Invoke-PoolMap -Pool $pool -ThrottleLimit 2 { $_ } } | Should -Throw -ErrorId 'PoolThrottleLimitWithPool,ProcessPool.Commands.InvokePoolMapCommand'
         }
     }
 
@@ -295,16 +350,33 @@ Describe 'Invoke-PoolMap' {
     }
 
     Context 'ItemTimeoutSeconds' {
+        # Five seconds, not one: on a loaded machine an innocent item re-run on a replacement worker that is still
+        # warming up for the map can take over a second, and would time out too.
         It 'fails only the slow item with PoolItemTimeout, kills its worker and goes on' {
             $timeoutPool = New-TestPool -Size 2
             try {
-                $out = 1..4 | Invoke-PoolMap -Pool $timeoutPool -ChunkSize 1 -ItemTimeoutSeconds 1 { if ($_ -eq 2) { $PID; Start-Sleep 60 }; $_ } -ErrorVariable failures -ErrorAction SilentlyContinue
+                $out = 1..4 | Invoke-PoolMap -Pool $timeoutPool -ChunkSize 1 -ItemTimeoutSeconds 5 { if ($_ -eq 2) { $PID; Start-Sleep 60 }; $_ } -ErrorVariable failures -ErrorAction SilentlyContinue
                 $out | Should -Be 1, 3, 4
                 $failures.Count | Should -Be 1
                 $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolItemTimeout,*'
                 $failures[0].TargetObject | Should -Be 2
                 $failures[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
                 $timeoutPool.WorkersLost | Should -BeGreaterOrEqual 1
+            }
+            finally { Remove-TestPool $timeoutPool }
+        }
+
+        It 'names the item by its position from 1 and a short form of it, in the error and in the job log' {
+            $timeoutPool = New-TestPool -Size 2
+            $log = Join-Path $TestDrive 'timeout.log'
+            try {
+                $out = 'alpha', 'beta', 'gamma' | Invoke-PoolMap -Pool $timeoutPool -ChunkSize 1 -ItemTimeoutSeconds 5 -JobLogPath $log { if ($_ -eq 'beta') { Start-Sleep 60 }; $_ } -ErrorVariable failures -ErrorAction SilentlyContinue
+                $out | Should -Be 'alpha', 'gamma'
+                $failures[0].Exception.ItemNumber | Should -Be 2
+                $failures[0].Exception.Message | Should -BeLike "Item #2 ('beta') ran longer than 5 s*"
+                $row = Get-Content $log | Select-Object -Skip 1 | ForEach-Object { , ($_ -split "`t") } | Where-Object { $_[5] -eq 'TimedOut' }
+                $row[0] | Should -Be '2'
+                $row[6] | Should -BeLike "Item #2 ('beta') ran longer*"
             }
             finally { Remove-TestPool $timeoutPool }
         }
@@ -368,28 +440,45 @@ Describe 'Invoke-PoolMap' {
     }
 
     Context 'NoProgress' {
-        It 'shows a throttled progress bar with a final Completed record in an interactive host, and none with -NoProgress' {
-            $script = {
-                param($module)
-                Import-Module $module
-                $counts = foreach ($extra in @(@{}, @{ NoProgress = $true })) {
-                    $ps = [powershell]::Create()
+        BeforeAll {
+            # Runs a map of about 1.5 s in a fresh runspace of this process and returns its Invoke-PoolMap progress
+            # records. This Pester host was started with -NonInteractive: progress is written all the same, as
+            # PowerShell's own cmdlets write it, and the host decides what to show.
+            function Get-MapProgress([hashtable] $Extra = @{}, [string] $Preference = 'Continue') {
+                $ps = [powershell]::Create()
+                try {
                     # A pool of its own fixed size, so the run lasts about as long on any number of cores.
-                    $null = $ps.AddScript('param($extra) Import-Module $args[0]; $p = New-ProcessPool -Size 2; 1..30 | Invoke-PoolMap -Pool $p @extra -ChunkSize 1 { Start-Sleep -Milliseconds 100; $_ } | Out-Null; Remove-ProcessPool $p').AddArgument($extra).AddArgument($module)
+                    $null = $ps.AddScript({
+                            param($module, $extra, $preference)
+                            $ProgressPreference = $preference
+                            Import-Module $module
+                            $p = New-ProcessPool -Size 2
+                            try { 1..30 | Invoke-PoolMap -Pool $p @extra -ChunkSize 1 { Start-Sleep -Milliseconds 100; $_ } | Out-Null }
+                            finally { Remove-ProcessPool $p -Force }
+                        }.ToString()).AddArgument((Get-Module ProcessPool).Path).AddArgument($Extra).AddArgument($Preference)
                     $null = $ps.Invoke()
-                    $records = @($ps.Streams.Progress | Where-Object Activity -EQ 'Invoke-PoolMap')
-                    '{0}/{1}' -f $records.Count, @($records | Where-Object RecordType -EQ 'Completed').Count
+                    @($ps.Streams.Progress | Where-Object Activity -EQ 'Invoke-PoolMap')
                 }
-                $counts -join ' '
+                finally { $ps.Dispose() }
             }
-            # A child without -NonInteractive: the Pester host itself is non-interactive and shows no progress at all.
-            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $script } '$((Get-Module ProcessPool).Path)'"))
-            $out = Invoke-PowerShell '-NoProfile', '-EncodedCommand', $encoded
-            $withBar, $without = ($out | Select-Object -Last 1) -split ' '
-            [int]($withBar -split '/')[0] | Should -BeGreaterThan 1
-            [int]($withBar -split '/')[0] | Should -BeLessThan 30 # throttled: fewer updates than items
-            [int]($withBar -split '/')[1] | Should -Be 1
-            $without | Should -Be '0/0'
+        }
+
+        It 'shows a throttled progress bar with the time left once and a final Completed record, also in a host started with -NonInteractive' {
+            $records = Get-MapProgress
+            $records.Count | Should -BeGreaterThan 1
+            $records.Count | Should -BeLessThan 30 # throttled: fewer updates than items
+            @($records | Where-Object RecordType -EQ 'Completed').Count | Should -Be 1
+            $updates = @($records | Where-Object RecordType -NE 'Completed')
+            $updates.StatusDescription | Where-Object { $_ -match '\bleft\b|remaining' } | Should -BeNullOrEmpty -Because 'the host shows SecondsRemaining; the status does not repeat it'
+            @($updates | Where-Object SecondsRemaining -GE 0).Count | Should -BeGreaterThan 0 -Because 'once input ended the total is known, and so is the time left'
+        }
+
+        It 'shows none with -NoProgress' {
+            Get-MapProgress -Extra @{ NoProgress = $true } | Should -BeNullOrEmpty
+        }
+
+        It 'shows none when $ProgressPreference is SilentlyContinue' {
+            Get-MapProgress -Preference SilentlyContinue | Should -BeNullOrEmpty
         }
     }
 
@@ -444,7 +533,7 @@ Describe 'Invoke-PoolMap' {
             $rows | ForEach-Object { $pool.GetAllStartedProcessIds() | Should -Contain ([int]$_[1]) }
             $failed = @($rows | Where-Object { $_[5] -eq 'Failed' })
             $failed.Count | Should -Be 1
-            $failed[0][0] | Should -Be '2'
+            $failed[0][0] | Should -Be '3' -Because 'Seq counts from 1, as the item #3 of messages does'
             $failed[0][4] | Should -Be '1'
             $failed[0][6] | Should -BeLike '*bad three'
             @($rows | Where-Object { $_[5] -eq 'Succeeded' }).Count | Should -Be 4
@@ -468,6 +557,13 @@ Describe 'Invoke-PoolMap' {
             @(Get-Content -LiteralPath $log).Count | Should -Be 2
         }
 
+        It 'writes a relative log path under the current location' {
+            Push-Location $TestDrive
+            try { $null = 1 | Invoke-PoolMap -Pool $pool -JobLogPath 'relative.log' { $_ } }
+            finally { Pop-Location }
+            Join-Path $TestDrive 'relative.log' | Should -Exist
+        }
+
         It 'fails with PoolJobLogFailed when the log cannot be created' {
             { 1 | Invoke-PoolMap -Pool $pool -JobLogPath (Join-Path $TestDrive 'no/such/dir/job.log') { $_ } } | Should -Throw -ErrorId 'PoolJobLogFailed,ProcessPool.Commands.InvokePoolMapCommand'
         }
@@ -476,6 +572,12 @@ Describe 'Invoke-PoolMap' {
     Context 'AssemblyPath and Method' {
         It 'runs a static .NET method for each item' {
             1..5 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Double' | Should -Be 2, 4, 6, 8, 10
+        }
+
+        It 'resolves a relative assembly path against the current location' {
+            Push-Location (Split-Path $methods)
+            try { 1, 2 | Invoke-PoolMap -Pool $pool -AssemblyPath "./$(Split-Path $methods -Leaf)" -Method 'ProcessPool.TestMethods.Payloads::Double' | Should -Be 2, 4 }
+            finally { Pop-Location }
         }
 
         It 'reports a method that throws as PoolItemFailed for that item only' {

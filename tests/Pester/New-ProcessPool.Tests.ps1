@@ -29,6 +29,11 @@ Describe 'New-ProcessPool' {
             $pool.Size | Should -Be ([Environment]::ProcessorCount)
         }
 
+        It 'takes -ThrottleLimit as another name for -Size' {
+            $pool = New-Tracked @{ ThrottleLimit = 1 }
+            $pool.Size | Should -Be 1
+        }
+
         It 'refuses a size below one' {
             { New-ProcessPool -Size 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ProcessPool.Commands.NewProcessPoolCommand'
         }
@@ -77,11 +82,25 @@ Describe 'New-ProcessPool' {
             { New-ProcessPool -Size 1 -Name $pool.Name } | Should -Throw -ErrorId 'PoolNameInUse,ProcessPool.Commands.NewProcessPoolCommand'
         }
 
-        It 'shows name, state, size, busy and idle workers and tasks done in its default view' {
+        It 'refuses the names of the default pools with PoolNameReserved and leaves the default pool alone' {
+            $null = 1 | Invoke-PoolMap { $_ }
+            $default = Get-ProcessPool -Name Default
+            foreach ($name in 'Default', 'default', 'Default-3') {
+                { New-ProcessPool -Size 1 -Name $name } | Should -Throw -ErrorId 'PoolNameReserved,ProcessPool.Commands.NewProcessPoolCommand'
+            }
+            $default.State | Should -Be 'Running'
+            Get-ProcessPool -Name Default | Should -Be $default
+            $pool = New-Tracked @{ Size = 1; Name = 'Default-pool-of-mine' }
+            $pool.Name | Should -Be 'Default-pool-of-mine' -Because 'only Default and Default-<number> are reserved'
+        }
+
+        It 'shows name, state, size, busy and idle workers and tasks completed in its default view' {
             $pool = New-Tracked @{ Size = 1 }
             $null = 1..3 | Invoke-PoolMap -Pool $pool { $_ }
+            # The counters follow the worker's end-of-chunk report, which may land just after the results.
+            Wait-Until { $pool.TasksCompleted -eq 3 -and $pool.Busy -eq 0 -and $pool.Idle -eq 1 } | Should -BeTrue
             $view = ($pool | Out-String).Trim() -split "`n"
-            $view[0] | Should -Match 'Name\s+State\s+Size\s+Busy\s+Idle\s+Starting\s+TasksDone'
+            $view[0] | Should -Match 'Name\s+State\s+Size\s+Busy\s+Idle\s+Starting\s+TasksCompleted\s+ActiveMaps'
             $view[-1] | Should -Match ([regex]::Escape($pool.Name) + '\s+Running\s+1\s+0\s+1\s+0\s+3\b')
         }
     }
@@ -123,6 +142,16 @@ Describe 'New-ProcessPool' {
             Set-Content -LiteralPath (Join-Path $dir 'PoolTestModule.psm1') -Value 'function Get-PoolTestValue { "from module $args" }'
             $pool = New-Tracked @{ Size = 1; ImportModule = (Join-Path $dir 'PoolTestModule.psm1') }
             1 | Invoke-PoolMap -Pool $pool { Get-PoolTestValue $_ } | Should -Be 'from module 1'
+        }
+
+        It 'resolves a relative module path against the current location, not the process''s directory' {
+            $dir = Join-Path $TestDrive 'Greet'
+            $null = New-Item -ItemType Directory -Path $dir -Force
+            Set-Content -LiteralPath (Join-Path $dir 'Greet.psm1') -Value 'function Get-Greeting { "hello $args" }'
+            Push-Location $TestDrive
+            try { $pool = New-Tracked @{ Size = 1; ImportModule = './Greet' } }
+            finally { Pop-Location }
+            1 | Invoke-PoolMap -Pool $pool { Get-Greeting $_ } | Should -Be 'hello 1'
         }
 
         It 'fails with PoolBroken when a module cannot be imported, and leaves no worker behind' {
@@ -321,6 +350,13 @@ Describe 'New-ProcessPool' {
         It 'calls the initializer method once in every worker with the arguments' {
             $pool = New-Tracked @{ Size = 1; AssemblyPath = $methods; InitializerMethod = 'ProcessPool.TestMethods.Payloads::Init'; InitializerArgumentList = 'marker-42' }
             1 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Initialized' | Should -Be 'marker-42'
+        }
+
+        It 'resolves a relative assembly path against the current location' {
+            Push-Location (Split-Path $methods)
+            try { $pool = New-Tracked @{ Size = 1; AssemblyPath = "./$(Split-Path $methods -Leaf)"; InitializerMethod = 'ProcessPool.TestMethods.Payloads::Init'; InitializerArgumentList = 'relative' } }
+            finally { Pop-Location }
+            1 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Initialized' | Should -Be 'relative'
         }
 
         It 'fails with PoolBroken when the initializer throws' {

@@ -49,6 +49,17 @@ Describe 'Remove-ProcessPool' {
             }
         }
 
+        It 'completes pool names on tab for its positional parameter' {
+            $pool = New-TestPool -Size 1
+            try {
+                $line = "Remove-ProcessPool $($pool.Name.Substring(0, 9))"
+                $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+                $completion.CompletionMatches.CompletionText | Should -Contain $pool.Name
+                $completion.CompletionMatches.ResultType | Should -Not -Contain 'ProviderItem'
+            }
+            finally { Remove-TestPool $pool }
+        }
+
         It 'writes PoolNotFound for a name that matches no pool' {
             { Remove-ProcessPool -Pool 'no-such-pool' -ErrorAction Stop } | Should -Throw -ErrorId 'PoolNotFound,ProcessPool.Commands.RemoveProcessPoolCommand'
         }
@@ -62,6 +73,14 @@ Describe 'Remove-ProcessPool' {
             $ids = $a.GetAllStartedProcessIds() + $b.GetAllStartedProcessIds()
             Remove-ProcessPool -Name "rm-*-$tag"
             Get-ProcessPool -Name "rm-*-$tag" | Should -BeNullOrEmpty
+            Wait-ProcessGone $ids | Should -BeNullOrEmpty
+        }
+
+        It 'takes names from the pipeline by property name' {
+            $pool = New-TestPool -Size 1
+            $ids = $pool.GetAllStartedProcessIds()
+            [pscustomobject]@{ Name = $pool.Name } | Remove-ProcessPool
+            Get-ProcessPool -Name $pool.Name -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             Wait-ProcessGone $ids | Should -BeNullOrEmpty
         }
 

@@ -110,6 +110,25 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void TryEncode_TextWithALoneSurrogate_LeavesItToCliXml()
+        {
+            // Built in code: theory data with a lone surrogate would not survive xunit's serialization of test cases.
+            foreach (string text in new[] { "a" + (char)0xD800 + "b", ((char)0xDC00).ToString(), "pair \uD83D\uDE00 then lone " + (char)0xD83D })
+            {
+                Assert.True(ItemCodec.HasLoneSurrogate(text));
+                Assert.False(ItemCodec.TryEncode(text, out _));
+            }
+        }
+
+        [Fact]
+        public void TryEncode_TextWithSurrogatePairsOnly_TakesTheFastPath()
+        {
+            Assert.False(ItemCodec.HasLoneSurrogate("emoji \uD83D\uDE00"));
+            Assert.True(ItemCodec.TryEncode("emoji \uD83D\uDE00", out var data));
+            Assert.Equal("emoji \uD83D\uDE00", ItemCodec.Decode(data, _ => null));
+        }
+
+        [Fact]
         public void Decode_CorruptInput_ThrowsInvalidData()
         {
             Assert.Throws<InvalidDataException>(() => ItemCodec.Decode(Array.Empty<byte>(), _ => null));

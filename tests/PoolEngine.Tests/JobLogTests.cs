@@ -12,10 +12,10 @@ namespace ProcessPool.Engine.Tests
         private static readonly DateTime Start = new DateTime(2026, 11, 22, 6, 5, 4, 321, DateTimeKind.Utc);
 
         [Fact]
-        public void Line_Success_HasSevenTabSeparatedColumns()
+        public void Line_Success_HasSevenTabSeparatedColumnsAndCountsSeqFromOne()
         {
             string line = JobLogFormat.Line(12, 4242, Start, TimeSpan.FromMilliseconds(1234.5), 1, null);
-            Assert.Equal("12\t4242\t2026-11-22T06:05:04.321Z\t1.235\t1\tSucceeded\t", line);
+            Assert.Equal("13\t4242\t2026-11-22T06:05:04.321Z\t1.235\t1\tSucceeded\t", line);
             Assert.Equal(JobLogFormat.Header.Split('\t').Length, line.Split('\t').Length);
         }
 
@@ -36,6 +36,16 @@ namespace ProcessPool.Engine.Tests
             Assert.EndsWith("\t3\tFailed\tSystem.IO.IOException: bad\\tthing\\r\\nhappened in C:\\\\dir", line);
         }
 
+        [Fact]
+        public void Line_ItemFailure_NamesTheItemByItsOneBasedPositionAndShortForm()
+        {
+            var error = new ItemTimeoutException(1, "ran longer than 1 s; worker 2 (pid 7) was killed and replaced.", TimeSpan.FromSeconds(1));
+            error.NameItem(ItemNames.ShortForm("beta"));
+            string line = JobLogFormat.Line(1, 7, Start, TimeSpan.FromSeconds(1), 1, error);
+            Assert.StartsWith("2\t7\t", line);
+            Assert.EndsWith("\tTimedOut\tItem #2 ('beta') ran longer than 1 s; worker 2 (pid 7) was killed and replaced.", line);
+        }
+
         [Theory]
         [InlineData("TimedOut")]
         [InlineData("WorkerTerminated")]
@@ -54,7 +64,7 @@ namespace ProcessPool.Engine.Tests
         [Fact]
         public void Line_ItemNoWorkerRan_HasEmptyStartAndPidZero()
         {
-            Assert.StartsWith("5\t0\t\t0.000\t0\t", JobLogFormat.Line(5, 0, default, TimeSpan.Zero, 0, new PoolException("x")));
+            Assert.StartsWith("6\t0\t\t0.000\t0\t", JobLogFormat.Line(5, 0, default, TimeSpan.Zero, 0, new PoolException("x")));
         }
 
         [Fact]
@@ -73,8 +83,8 @@ namespace ProcessPool.Engine.Tests
                 var lines = File.ReadAllLines(path);
                 Assert.Equal(3, lines.Length);
                 Assert.Equal(JobLogFormat.Header, lines[0]);
-                Assert.StartsWith("0\t100\t", lines[1]);
-                Assert.StartsWith("1\t101\t", lines[2]);
+                Assert.StartsWith("1\t100\t", lines[1]);
+                Assert.StartsWith("2\t101\t", lines[2]);
                 Assert.Contains("\tTimedOut\t", lines[2]);
             }
             finally { Directory.Delete(dir, true); }

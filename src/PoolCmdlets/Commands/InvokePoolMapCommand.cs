@@ -30,6 +30,7 @@ namespace ProcessPool.Commands
         private Func<object?, byte[]> _encode = _ => Array.Empty<byte>();
         private int _maxItemBytes = int.MaxValue;
         private bool _jobHandedOut;
+        private long _position;
 
         /// <summary>The script block to run for each input object; <c>$_</c> is the object.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
@@ -55,6 +56,14 @@ namespace ProcessPool.Commands
         [PoolTransformation]
         [ArgumentCompleter(typeof(PoolNameCompleter))]
         public ProcessPoolHandle? Pool { get; set; }
+
+        /// <summary>
+        /// Runs the map on the default pool of this many workers instead of one per processor (at most this many
+        /// items run at once). Not with -Pool: a pool made with New-ProcessPool has its own -Size.
+        /// </summary>
+        [Parameter]
+        [ValidateRange(1, PoolRegistry.MaxDefaultSize)]
+        public int ThrottleLimit { get; set; }
 
         /// <summary>Items per chunk; adaptive when omitted.</summary>
         [Parameter]
@@ -113,8 +122,9 @@ namespace ProcessPool.Commands
         /// <summary>Resolves the pool, captures <c>$using:</c>, and starts the map.</summary>
         protected override void BeginProcessing()
         {
+            if (Pool != null && ThrottleLimit > 0) ThrowTerminatingError(ErrorRecords.ThrottleLimitWithPool(Pool));
             ProcessPoolHandle handle;
-            try { handle = Pool ?? PoolRegistry.GetOrCreateDefault(); }
+            try { handle = Pool ?? PoolRegistry.GetOrCreateDefault(ThrottleLimit > 0 ? ThrottleLimit : (int?)null); }
             catch (BrokenPoolException broken) { ThrowTerminatingError(ErrorRecords.MapFault(broken, PoolRegistry.DefaultName)); return; }
             if (!handle.IsResolved) ThrowTerminatingError(ErrorRecords.NotFound(handle.Name));
             _maxItemBytes = handle.Pool.MaxItemBytes;
@@ -125,7 +135,7 @@ namespace ProcessPool.Commands
             if (ItemTimeoutSeconds > 0) options.ItemTimeout = TimeSpan.FromSeconds(ItemTimeoutSeconds);
             if (TimeoutSeconds > 0) options.RunTimeout = TimeSpan.FromSeconds(TimeoutSeconds);
             options.RetryCount = RetryCount;
-            if (!MyInvocation.ExpectingInput && IsInputBound) options.ExpectedCount = 1; // -InputObject is one item, as in ForEach-Object
+            if (!MyInvocation.ExpectingInput) options.ExpectedCount = 1; // -InputObject is one item, and no input at all runs once with $null, as in ForEach-Object -Parallel
 
             if (JobLogPath != null)
             {
@@ -147,7 +157,7 @@ namespace ProcessPool.Commands
                 else
                 {
                     var sink = new CmdletSink(this);
-                    var progress = NoProgress || IsNonInteractive() ? null : new ProgressReporter(handle.Name);
+                    var progress = WantsProgress() ? new ProgressReporter(handle.Name) : null;
                     _pump = new MapPump(handle.Pool, options, sink, new ResultWriter(sink, ParameterSetName == MethodSet, _log), progress, _stop.Token);
                 }
             }
@@ -157,28 +167,34 @@ namespace ProcessPool.Commands
             }
         }
 
-        /// <summary>Encodes the input object and submits it, writing the results that are ready.</summary>
+        /// <summary>
+        /// Encodes the input object and submits it, writing the results that are ready. Without any input (no pipeline,
+        /// no -InputObject) PowerShell calls this once with nothing bound: the block then runs once with <c>$_</c> as
+        /// <c>$null</c>, as <c>ForEach-Object -Parallel</c> does. An empty pipeline runs nothing.
+        /// </summary>
         protected override void ProcessRecord()
         {
-            if (InputObject == AutomationNull.Value && !IsInputBound) return;
+            if (InputObject == AutomationNull.Value && !IsInputBound && MyInvocation.ExpectingInput) return;
+            long position = ++_position;
+            object? input = InputObject == AutomationNull.Value ? null : InputObject;
             byte[] item;
-            try { item = _encode(InputObject); }
+            try { item = _encode(input); }
             catch (Exception error) when (!(error is PipelineStoppedException))
             {
-                WriteError(ErrorRecords.NotSerializable(error, InputObject));
+                WriteError(ErrorRecords.NotSerializable(error, input, position));
                 return;
             }
             if (item.Length > _maxItemBytes)
             {
                 // Refused here: a worker would reject the frame and exit, and the item would be blamed for it.
                 WriteError(ErrorRecords.NotSerializable(new System.IO.InvalidDataException(
-                    $"it is {item.Length} bytes once serialized; a worker accepts items of at most {_maxItemBytes} bytes"), InputObject));
+                    $"it is {item.Length} bytes once serialized; a worker accepts items of at most {_maxItemBytes} bytes"), input, position));
                 return;
             }
             Guard(() =>
             {
-                if (_job != null) _job.Submit(item, InputObject, _stop.Token);
-                else _pump!.Submit(item, InputObject);
+                if (_job != null) _job.Submit(item, input, _stop.Token);
+                else _pump!.Submit(item, input);
             });
         }
 
@@ -279,15 +295,17 @@ namespace ProcessPool.Commands
             }
         }
 
-        /// <summary>A host started with -NonInteractive (scheduled tasks, CI) shows no progress bar.</summary>
-        private static bool IsNonInteractive()
+        /// <summary>
+        /// Whether to keep a progress bar, decided as PowerShell's own cmdlets decide: progress records go to the host
+        /// unless -NoProgress, -ProgressAction or $ProgressPreference silences them (the host then shows them its own
+        /// way, or not at all). Skipping the reporter when they would be dropped anyway saves the work of building them.
+        /// </summary>
+        private bool WantsProgress()
         {
-            foreach (string argument in Environment.GetCommandLineArgs())
-            {
-                string a = argument.TrimStart('-', '/');
-                if (a.Length >= 4 && "noninteractive".StartsWith(a, StringComparison.OrdinalIgnoreCase) && argument.StartsWith("-", StringComparison.Ordinal)) return true;
-            }
-            return false;
+            if (NoProgress || Host?.UI == null) return false;
+            object? preference = MyInvocation.BoundParameters.TryGetValue("ProgressAction", out var action) ? action : GetVariableValue("ProgressPreference");
+            if (preference is PSObject wrapped) preference = wrapped.BaseObject;
+            return !LanguagePrimitives.TryConvertTo(preference, out ActionPreference value) || (value != ActionPreference.SilentlyContinue && value != ActionPreference.Ignore);
         }
 
         /// <summary>Writes through this cmdlet, so -ErrorAction, -ErrorVariable, -WarningVariable and -Verbose apply. Pipeline thread only.</summary>

@@ -23,9 +23,10 @@ namespace ProcessPool.Commands
 
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
 
-        /// <summary>Number of worker processes; the processor count when omitted.</summary>
+        /// <summary>Number of worker processes; the processor count when omitted. -ThrottleLimit is another name for it.</summary>
         [Parameter(Position = 0)]
-        [ValidateRange(1, 1024)]
+        [Alias("ThrottleLimit")]
+        [ValidateRange(1, PoolRegistry.MaxDefaultSize)]
         public int Size { get; set; } = Environment.ProcessorCount;
 
         /// <summary>The pool's name, for <c>-Pool</c>, Get-ProcessPool and Remove-ProcessPool; pool1, pool2, ... when omitted.</summary>
@@ -53,7 +54,7 @@ namespace ProcessPool.Commands
         [ValidateRange(0.1, 3600)]
         public double ShutdownTimeoutSeconds { get; set; }
 
-        /// <summary>Modules every worker imports when it starts.</summary>
+        /// <summary>Modules every worker imports when it starts: names, or paths (relative paths are resolved against the current location).</summary>
         [Parameter(ParameterSetName = ScriptSet)]
         [ValidateNotNullOrEmpty]
         public string[] ImportModule { get; set; } = Array.Empty<string>();
@@ -111,6 +112,7 @@ namespace ProcessPool.Commands
         protected override void EndProcessing()
         {
             string name = Name ?? PoolRegistry.NextName();
+            if (PoolRegistry.IsReservedName(name)) ThrowTerminatingError(ErrorRecords.NameReserved(name));
             if (!PoolRegistry.IsNameFree(name)) ThrowTerminatingError(ErrorRecords.NameInUse(name));
 
             PoolOptions options;
@@ -175,7 +177,7 @@ namespace ProcessPool.Commands
         private ScriptSetup ScriptSetup()
         {
             var setup = new ScriptSetup { InitializationScript = InitializationScript?.ToString(), ArgumentList = ArgumentList, FinalizationScript = FinalizationScript?.ToString() };
-            setup.Modules.AddRange(ImportModule);
+            foreach (string module in ImportModule) setup.Modules.Add(IsModulePath(module) ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(module) : module);
             foreach (string pattern in Function)
             {
                 var found = InvokeCommand.GetCommands(pattern, CommandTypes.Function | CommandTypes.Filter, nameIsPattern: true).OfType<FunctionInfo>().ToList();
@@ -213,6 +215,16 @@ namespace ProcessPool.Commands
                 FinalizerArguments = System.Text.Encoding.UTF8.GetString(Codec.MethodValues.Encode(FinalizerArgumentList)),
             };
         }
+
+        /// <summary>
+        /// True when <c>-ImportModule</c> names a path rather than a module: it has a directory separator, a drive, a
+        /// leading <c>.</c> or <c>~</c>, or a module file's extension. Import-Module takes those relative to the current
+        /// location, which in a worker is not the caller's, so they are resolved here through the provider. A bare
+        /// name is left for the worker's PSModulePath.
+        /// </summary>
+        internal static bool IsModulePath(string module) =>
+            module.IndexOfAny(new[] { '/', '\\', ':' }) >= 0 || module.StartsWith(".", StringComparison.Ordinal) || module.StartsWith("~", StringComparison.Ordinal)
+            || new[] { ".psd1", ".psm1", ".dll", ".ps1" }.Any(extension => module.EndsWith(extension, StringComparison.OrdinalIgnoreCase));
 
         /// <summary>Wildcards copy the caller's own variables, not PowerShell's automatic and constant ones.</summary>
         private static bool IsCopyable(PSVariable variable) =>

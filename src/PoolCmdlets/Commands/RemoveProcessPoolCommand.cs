@@ -23,10 +23,11 @@ namespace ProcessPool.Commands
         /// <summary>The pools to remove, from New-ProcessPool or Get-ProcessPool.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PoolSet)]
         [PoolTransformation]
+        [ArgumentCompleter(typeof(PoolNameCompleter))]
         public ProcessPoolHandle[] Pool { get; set; } = null!;
 
         /// <summary>Names of the pools to remove; wildcards are allowed.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = NameSet)]
+        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
         [ValidateNotNullOrEmpty]
         [SupportsWildcards]
         [ArgumentCompleter(typeof(PoolNameCompleter))]

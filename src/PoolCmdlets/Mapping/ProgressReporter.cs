@@ -22,11 +22,15 @@ namespace ProcessPool.Commands.Mapping
 
         public ProgressReporter(string pool) => _pool = pool;
 
+        /// <summary>
+        /// The time left goes only into <see cref="ProgressRecord.SecondsRemaining"/>, which every host shows its own way
+        /// ("4s" in the minimal view, "00:00:04 remaining" in the classic one); the status text does not repeat it.
+        /// </summary>
         public void Update(MapRun map, IRecordSink sink)
         {
             var progress = map.GetProgress();
             if (progress.IsFinished || !_throttle.ShouldUpdate(progress.Elapsed)) return;
-            sink.WriteProgress(new ProgressRecord(_activityId, Activity, $"{ProgressText.Status(progress.Completed, progress.Total, progress.Failed, progress.Rate, progress.Remaining)} ({_pool} pool)")
+            sink.WriteProgress(new ProgressRecord(_activityId, Activity, $"{ProgressText.Status(progress.Completed, progress.Total, progress.Failed, progress.Rate, remaining: null)} ({_pool} pool)")
             {
                 PercentComplete = Math.Max(-1, progress.PercentComplete),
                 SecondsRemaining = ProgressText.SecondsRemaining(progress.Remaining),

@@ -41,6 +41,7 @@ namespace ProcessPool.Commands.Mapping
 
         public void Write(ItemResult result)
         {
+            ItemText.Name(result.Error, result.Tag); // "Item #3 (3) ran longer than ...", in the record and in the job log
             _log?.Write(result);
             foreach (var record in result.Records)
             {

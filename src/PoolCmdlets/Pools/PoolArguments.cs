@@ -26,7 +26,7 @@ namespace ProcessPool.Commands
         {
             object value = input is PSObject pso ? pso.BaseObject : input;
             if (value is not string name) return input;
-            if (name.Equals(PoolRegistry.DefaultName, StringComparison.OrdinalIgnoreCase)) return PoolRegistry.GetOrCreateDefault();
+            if (PoolRegistry.TryParseDefaultName(name, out int size)) return PoolRegistry.GetOrCreateDefault(size);
             return PoolRegistry.Find(name) ?? ProcessPoolHandle.Unresolved(name);
         }
     }

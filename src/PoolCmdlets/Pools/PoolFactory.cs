@@ -15,9 +15,10 @@ namespace ProcessPool.Commands
         /// </summary>
         public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(2);
 
-        public static PoolOptions DefaultOptions()
+        /// <summary>A default pool's options: no setup, idle workers released after <see cref="DefaultIdleTimeout"/>.</summary>
+        public static PoolOptions DefaultOptions(string name, int size)
         {
-            var options = Options(PoolRegistry.DefaultName, Environment.ProcessorCount, new ScriptSetup(), null);
+            var options = Options(name, size, new ScriptSetup(), null);
             options.IdleTimeout = DefaultIdleTimeout;
             return options;
         }

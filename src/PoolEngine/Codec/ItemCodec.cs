@@ -54,9 +54,18 @@ namespace ProcessPool.Engine.Codec
     {
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false, true);
 
-        /// <summary>Encodes <paramref name="value"/> when its exact type has a fast path; false for everything else (encode it with <see cref="EncodeCliXml"/>).</summary>
+        /// <summary>
+        /// Encodes <paramref name="value"/> when its exact type has a fast path; false for everything else (encode it with
+        /// <see cref="EncodeCliXml"/>). Text with a lone surrogate has no UTF-8 form, so it takes CliXml too, which
+        /// escapes such a character as <c>_xD800_</c> and restores it, as PowerShell remoting carries it.
+        /// </summary>
         public static bool TryEncode(object? value, out byte[] data)
         {
+            if ((value is string text && HasLoneSurrogate(text)) || (value is FileSystemInfo info && HasLoneSurrogate(info.FullName)))
+            {
+                data = Array.Empty<byte>();
+                return false;
+            }
             switch (value)
             {
                 case null: data = new[] { (byte)ItemTag.Null }; return true;
@@ -95,6 +104,23 @@ namespace ProcessPool.Engine.Codec
                 or FileInfo or DirectoryInfo or byte or short or float or TimeSpan => true,
             _ => false,
         };
+
+        /// <summary>True when <paramref name="text"/> holds a surrogate that is not half of a pair (it has no UTF-8 encoding).</summary>
+        public static bool HasLoneSurrogate(string text)
+        {
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                if (c < '\uD800' || c > '\uDFFF') continue;
+                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    i++;
+                    continue;
+                }
+                return true;
+            }
+            return false;
+        }
 
         /// <summary>Wraps CliXml text produced by the PowerShell side.</summary>
         public static byte[] EncodeCliXml(string cliXml) => Text(ItemTag.CliXml, cliXml ?? throw new ArgumentNullException(nameof(cliXml)));

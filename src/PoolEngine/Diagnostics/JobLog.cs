@@ -30,14 +30,14 @@ namespace ProcessPool.Engine.Diagnostics
             Line(result.Sequence, result.ProcessId, result.StartedUtc, result.Duration, result.Attempts, result.Error);
 
         /// <summary>
-        /// The line for one item: its position in the input (from 0), the worker's pid (0 when no worker ran it), the
+        /// The line for one item (<paramref name="sequence"/> from 0, as <see cref="ItemResult.Sequence"/>): its position in the input (from 1, the "item #3" of error messages), the worker's pid (0 when no worker ran it), the
         /// start of its last attempt (ISO 8601, UTC), its run time in seconds, attempts, outcome and the error message
         /// (tabs and line breaks escaped so each item stays on one line).
         /// </summary>
         public static string Line(long sequence, int processId, DateTime startedUtc, TimeSpan duration, int attempts, Exception? error)
         {
             var line = new StringBuilder(96);
-            line.Append(sequence.ToString(CultureInfo.InvariantCulture)).Append('\t');
+            line.Append((sequence + 1).ToString(CultureInfo.InvariantCulture)).Append('\t');
             line.Append(processId.ToString(CultureInfo.InvariantCulture)).Append('\t');
             line.Append(startedUtc == default ? "" : startedUtc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)).Append('\t');
             line.Append(duration.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)).Append('\t');

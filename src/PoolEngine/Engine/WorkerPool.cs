@@ -584,7 +584,7 @@ namespace ProcessPool.Engine
                 case KillReason.ItemTimeout when timedOut == sequence:
                     var timeout = chunk.Map.Options.ItemTimeout ?? TimeSpan.Zero;
                     return chunk.Map.ItemFailed(sequence, item,
-                        new ItemTimeoutException($"Item {sequence} ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
+                        new ItemTimeoutException(sequence, $"ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
                         Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran);
                 default:
                     bool garbled = failure is ProtocolException { StreamEnded: false };
@@ -594,9 +594,9 @@ namespace ProcessPool.Engine
                     bool outside = kill == KillReason.None && !garbled && StartFailure.IsOutsideSignal(signal);
                     string how = failure is ProtocolException && !outside ? $"a protocol error ({failure.Message})" : DescribeExit(exitCode, signal);
                     return chunk.Map.ItemCrashed(sequence, item, chunk.Isolated, outside,
-                        times => new WorkerTerminatedException(outside
-                            ? $"Item {sequence} was killed each of the {times} times it ran alone: {worker.Describe()} ended with {how}."
-                            : $"Item {sequence} killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
+                        times => new WorkerTerminatedException(sequence, outside
+                            ? $"was killed each of the {times} times it ran alone: {worker.Describe()} ended with {how}."
+                            : $"killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
                         worker.Id, worker.ProcessId, now - ran, ran);
             }
         }

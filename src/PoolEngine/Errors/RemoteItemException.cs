@@ -10,7 +10,7 @@ namespace ProcessPool.Engine
             RemoteType = remoteType;
             RemoteMessage = remoteMessage;
             RemoteStackTrace = remoteStackTrace;
-            Detail = detail;
+            _detail = detail;
         }
 
         /// <summary>Full name of the exception type thrown in the worker.</summary>
@@ -22,8 +22,13 @@ namespace ProcessPool.Engine
         /// <summary>The remote stack trace, when the worker had one.</summary>
         public string? RemoteStackTrace { get; }
 
-        /// <summary>Runner-specific detail (for script blocks, the serialized ErrorRecord); opaque to the engine.</summary>
-        public byte[]? Detail { get; }
+        private readonly byte[]? _detail;
+
+        /// <summary>
+        /// Runner-specific detail (for script blocks, the serialized ErrorRecord); opaque to the engine. A method, not a
+        /// property, so views that list an exception's properties (Get-Error, Format-List *) never print a raw buffer.
+        /// </summary>
+        public byte[]? GetDetail() => _detail;
 
         /// <inheritdoc />
         public override string? StackTrace => RemoteStackTrace ?? base.StackTrace;
