@@ -113,7 +113,13 @@ if (-not (Test-Path -LiteralPath $ModulePath)) {
     throw "No ProcessPool module at '$ModulePath'. Build it first (dotnet build at the repository root) or pass -ModulePath."
 }
 $module = Import-Module -Name (Resolve-Path -LiteralPath $ModulePath).ProviderPath -PassThru -ErrorAction Stop
-$pwshPath = (Get-Process -Id $PID).Path
+# One PowerShell start, as the pool starts a worker: this pwsh, or under the .NET tool install (where this process is
+# the dotnet host) that dotnet running $PSHOME/pwsh.dll; never the process image alone.
+$pwshCommand = if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -in 'pwsh', 'powershell') {
+    @([Environment]::ProcessPath)
+} else {
+    @([Environment]::ProcessPath, (Join-Path $PSHOME 'pwsh.dll'))
+}
 $workers = [Environment]::ProcessorCount
 
 # ---------------------------------------------------------------------------------------------------------- helpers
@@ -294,9 +300,9 @@ try {
 
     # ---------------------------------------------------------------------------------------------------- c: cold
     if ('Cold' -in $Workload) {
-        Write-Host "`nc) cold default pool ($workers workers) -> first result, vs one '$(Split-Path $pwshPath -Leaf) -NoProfile -c 1'"
+        Write-Host "`nc) cold default pool ($workers workers) -> first result, vs one '$(($pwshCommand | Split-Path -Leaf) -join ' ') -NoProfile -c 1'"
         $start = Measure-Contender 'pwsh -NoProfile -c 1' {
-            $out = & $pwshPath -NoProfile -c 1
+            $out = & $pwshCommand[0] @($pwshCommand | Select-Object -Skip 1) -NoProfile -c 1
             if ($LASTEXITCODE -ne 0) { throw "pwsh exited with $LASTEXITCODE" }
             $out
         } { param($r) Assert-Equal @('1') @("$r") 'pwsh' }
