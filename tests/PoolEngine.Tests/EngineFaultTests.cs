@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Threading;
 using Xunit;
 using static ProcessPool.Engine.Tests.TestHosts;
 
@@ -21,7 +22,12 @@ namespace ProcessPool.Engine.Tests
                 {
                     if (e.Kind == PoolEventKind.WorkerOutput) throw new InvalidOperationException("subscriber refused the line");
                 };
-                var map = pool.StartMap(Method("Noisy", o => o.ChunkSize = 1), Encode(Enumerable.Range(0, 50)));
+                // The input stays open until the pool broke: console output travels apart from results, so a map
+                // whose input were complete could finish before the first line reached the subscriber.
+                var map = pool.StartMap(Method("Noisy", o => o.ChunkSize = 1));
+                map.Submit(Encode(new[] { 1 }).Single());
+                Assert.True(SpinWait.SpinUntil(() => pool.State == PoolState.Broken, TimeSpan.FromSeconds(60)), "the pool did not break");
+                map.CompleteInput();
                 var error = Assert.Throws<BrokenPoolException>(() => map.GetResults().ToList());
                 Assert.Contains("subscriber refused the line", error.Message);
                 Assert.IsType<InvalidOperationException>(error.InnerException);

@@ -465,9 +465,12 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>A line of a worker's stderr, on the runtime's reader thread; the caller turns a throwing subscriber into a fault.</summary>
+        /// <summary>Called on a worker's stderr thread: a subscriber that throws breaks the pool (<see cref="Fault"/>), like one that throws on any other event.</summary>
         internal void OnWorkerOutput(WorkerProcess worker, string line)
         {
-            EventRaised?.Invoke(this, new PoolEvent(PoolEventKind.WorkerOutput, worker.Id, worker.ProcessId, $"{worker.Describe()}: {line}"));
+            var e = new PoolEvent(PoolEventKind.WorkerOutput, worker.Id, worker.ProcessId, $"{worker.Describe()}: {line}");
+            try { EventRaised?.Invoke(this, e); }
+            catch (Exception error) { Fault(error, $"a subscriber of {nameof(EventRaised)} ({e.Kind})"); }
         }
 
         internal void OnWorkerGone(WorkerProcess worker, Exception? failure, int? exitCode, int? signal)

@@ -223,7 +223,7 @@ namespace ProcessPool.Engine
             }
         }
 
-        /// <summary>The stderr thread: relays console output line by line; whatever a subscriber throws becomes a pool fault, not the end of the host process.</summary>
+        /// <summary>The stderr thread: relays console output line by line; whatever escapes it becomes a pool fault, not the end of the host process.</summary>
         private void RelayStderr(TextReader stderr)
         {
             try
