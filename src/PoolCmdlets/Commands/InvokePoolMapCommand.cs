@@ -29,6 +29,7 @@ namespace ProcessPool.Commands
         private JobLogWriter? _log;
         private Func<object?, byte[]> _encode = _ => Array.Empty<byte>();
         private bool _jobHandedOut;
+        private bool _timedOut;
 
         /// <summary>The script block to run for each input object; <c>$_</c> is the object.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
@@ -139,14 +140,15 @@ namespace ProcessPool.Commands
             {
                 if (AsJob)
                 {
-                    _job = new PoolMapJob(ParameterSetName == MethodSet ? Method : ScriptBlock.ToString(), handle.Pool, options, ParameterSetName == MethodSet, _log);
+                    _job = new PoolMapJob(ParameterSetName == MethodSet ? Method : ScriptBlock.ToString(), handle.Pool, options, ParameterSetName == MethodSet, _log, NoProgress ? null : new ProgressReporter(handle.Name));
                     _log = null; // the job owns it now
                 }
                 else
                 {
                     var sink = new CmdletSink(this);
                     var progress = NoProgress || IsNonInteractive() ? null : new ProgressReporter(handle.Name);
-                    _pump = new MapPump(handle.Pool, options, sink, new ResultWriter(sink, ParameterSetName == MethodSet, _log), progress, _stop.Token);
+                    var writer = new ResultWriter(sink, ParameterSetName == MethodSet, _log) { ProgressParentId = progress?.ActivityId ?? -1 };
+                    _pump = new MapPump(handle.Pool, options, sink, writer, progress, _stop.Token);
                 }
             }
             catch (PoolException fault)
@@ -159,6 +161,7 @@ namespace ProcessPool.Commands
         protected override void ProcessRecord()
         {
             if (InputObject == AutomationNull.Value && !IsInputBound) return;
+            if (_timedOut) return; // the rest of the input is dropped, as ForEach-Object -Parallel does after -TimeoutSeconds
             byte[] item;
             try { item = _encode(InputObject); }
             catch (Exception error) when (!(error is PipelineStoppedException))
@@ -184,7 +187,7 @@ namespace ProcessPool.Commands
                 WriteObject(_job);
                 return;
             }
-            Guard(() => _pump!.Finish());
+            if (!_timedOut) Guard(() => _pump!.Finish());
         }
 
         /// <summary>Ctrl+C or a downstream stop: cancels the map, which stops the workers running it.</summary>
@@ -265,6 +268,15 @@ namespace ProcessPool.Commands
             catch (Exception fault) when (_pump?.Map.Fault == fault || fault is PoolException && _pump?.Map.IsStopped == true)
             {
                 if (_stop.IsCancellationRequested) throw new PipelineStoppedException();
+                if (fault is PoolTimeoutException)
+                {
+                    // As ForEach-Object -Parallel: what finished before the timeout is written, then the timeout is a
+                    // non-terminating error (-ErrorAction Stop makes it terminating); the rest of the input is dropped.
+                    _timedOut = true;
+                    _pump!.Drain();
+                    WriteError(ErrorRecords.MapFault(fault, null));
+                    return;
+                }
                 ThrowTerminatingError(ErrorRecords.MapFault(fault, null));
             }
         }

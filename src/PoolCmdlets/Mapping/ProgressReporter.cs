@@ -22,6 +22,9 @@ namespace ProcessPool.Commands.Mapping
 
         public ProgressReporter(string pool) => _pool = pool;
 
+        /// <summary>The map's activity id: items' own progress records are shown as its children.</summary>
+        public int ActivityId => _activityId;
+
         public void Update(MapRun map, IRecordSink sink)
         {
             var progress = map.GetProgress();
