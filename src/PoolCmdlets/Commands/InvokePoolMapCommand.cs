@@ -140,7 +140,7 @@ namespace ProcessPool.Commands
             {
                 if (AsJob)
                 {
-                    _job = new PoolMapJob(ParameterSetName == MethodSet ? Method : ScriptBlock.ToString(), handle.Pool, options, ParameterSetName == MethodSet, _log, NoProgress ? null : new ProgressReporter(handle.Name));
+                    _job = new PoolMapJob(ParameterSetName == MethodSet ? Method : ScriptBlock.ToString(), handle.Pool, options, ParameterSetName == MethodSet, _log, NoProgress ? null : new ProgressReporter(handle.Name, ProgressReporter.JobInterval));
                     _log = null; // the job owns it now
                 }
                 else
