@@ -552,9 +552,23 @@ Describe 'Invoke-PoolMap' {
             $out | Should -Be 'outer', 'inner'
         }
 
-        It 'leaves the $using: of a nested ForEach-Object -Parallel, Start-ThreadJob or Invoke-Command block to that command' {
-            $out = 1 | Invoke-PoolMap -Pool $pool { $Inner = 'inner'; 1 | ForEach-Object -Parallel { $using:Inner } }
-            $out | Should -Be 'inner'
+        It 'leaves the $using: of a nested ForEach-Object -Parallel or Start-ThreadJob block to that command' {
+            $out = 1 | Invoke-PoolMap -Pool $pool {
+                $Inner = 'inner'
+                1 | ForEach-Object -Parallel { "parallel $using:Inner" }
+                Start-ThreadJob { "thread job $using:Inner" } | Receive-Job -Wait -AutoRemoveJob
+            }
+            $out | Should -Be 'parallel inner', 'thread job inner'
+        }
+
+        It 'runs Invoke-PoolMap inside an item when the module folder is not named after the module' {
+            $copy = Join-Path $TestDrive 'unusual-folder'
+            Copy-Item -Path (Split-Path (Get-Module ProcessPool).Path) -Destination $copy -Recurse
+            $manifest = Join-Path $copy 'ProcessPool.psd1'
+            $script = "Import-Module '$($manifest -replace "'", "''")'; `$p = New-ProcessPool -Size 1; try { 1 | Invoke-PoolMap -Pool `$p { `$q = New-ProcessPool -Size 1; try { 1..2 | Invoke-PoolMap -Pool `$q { `$_ + 1 } } finally { Remove-ProcessPool `$q } } } finally { Remove-ProcessPool `$p }"
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+            $out = Invoke-PowerShell '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded
+            $out | Should -Be '2', '3'
         }
 
         It 'still captures $using: in nested blocks that run in the item itself' {
