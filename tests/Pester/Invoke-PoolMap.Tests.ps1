@@ -388,6 +388,23 @@ Describe 'Invoke-PoolMap' {
             [int]($withBar -split '/')[1] | Should -Be 1
             $without | Should -Be '0/0'
         }
+
+        It 'shows items'' progress under the map''s bar and closes the bar when -TimeoutSeconds stops the run' {
+            $script = {
+                param($module)
+                $ps = [powershell]::Create()
+                $null = $ps.AddScript('Import-Module $args[0]; $p = New-ProcessPool -Size 2; 1..40 | Invoke-PoolMap -Pool $p -ChunkSize 1 -TimeoutSeconds 3 -ErrorAction SilentlyContinue { Write-Progress -Activity "item $_" -Status working; Start-Sleep -Milliseconds 200 } | Out-Null; Remove-ProcessPool $p').AddArgument($module)
+                $null = $ps.Invoke()
+                $map = @($ps.Streams.Progress | Where-Object Activity -EQ 'Invoke-PoolMap')
+                $items = @($ps.Streams.Progress | Where-Object Activity -Like 'item *')
+                '{0}/{1}/{2}' -f @($map | Where-Object RecordType -EQ 'Completed').Count, $items.Count, @($items | Where-Object { $_.ParentActivityId -ne $map[0].ActivityId }).Count
+            }
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $script } '$((Get-Module ProcessPool).Path)'"))
+            $completed, $items, $orphans = ((Invoke-PowerShell '-NoProfile', '-EncodedCommand', $encoded) | Select-Object -Last 1) -split '/'
+            $completed | Should -Be 1
+            [int]$items | Should -BeGreaterThan 0
+            $orphans | Should -Be 0
+        }
     }
 
     Context 'AsJob' {

@@ -273,7 +273,7 @@ namespace ProcessPool.Commands
                     // As ForEach-Object -Parallel: what finished before the timeout is written, then the timeout is a
                     // non-terminating error (-ErrorAction Stop makes it terminating); the rest of the input is dropped.
                     _timedOut = true;
-                    _pump!.Drain();
+                    _pump!.DrainStopped();
                     WriteError(ErrorRecords.MapFault(fault, null));
                     return;
                 }
