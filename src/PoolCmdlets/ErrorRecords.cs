@@ -65,9 +65,47 @@ namespace ProcessPool.Commands
             var exception = remote.Properties["Exception"]?.Value as PSObject;
             string message = Text(exception?.Properties["Message"]?.Value) ?? Text(remote.Properties["ErrorCategory_Message"]?.Value) ?? remote.ToString();
             string id = Text(remote.Properties["FullyQualifiedErrorId"]?.Value) ?? PoolRemoteError;
-            var record = new ErrorRecord(new RemoteException(message), id, Category(remote, ErrorCategory.NotSpecified), item);
-            if (Text(remote.Properties["ErrorDetails_Message"]?.Value) is string details) record.ErrorDetails = new ErrorDetails(details);
+            var category = Category(remote, ErrorCategory.NotSpecified);
+            string? details = Text(remote.Properties["ErrorDetails_Message"]?.Value);
+            var record = Remote(new RemoteException(message), id, category, item, remote, details)
+                ?? new ErrorRecord(new RemoteException(message), id, category, item);
+            if (details != null && record.ErrorDetails == null) record.ErrorDetails = new ErrorDetails(details);
             return record;
+        }
+
+        /// <summary>
+        /// The constructor PowerShell uses for errors that arrive from a job or a remote session: the record counts as
+        /// deserialized, so writing it does not append this cmdlet's name to the worker's FullyQualifiedErrorId
+        /// (<c>PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand</c> stays as it is, as with
+        /// <c>ForEach-Object -Parallel</c> and <c>Receive-Job</c>). It is not public; null when this PowerShell lacks it.
+        /// </summary>
+        private static readonly System.Reflection.ConstructorInfo? SerializedRecordConstructor = FindSerializedRecordConstructor();
+
+        private static System.Reflection.ConstructorInfo? FindSerializedRecordConstructor()
+        {
+            try
+            {
+                return typeof(ErrorRecord).GetConstructor(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic, null,
+                    new[] { typeof(Exception), typeof(object), typeof(string), typeof(ErrorCategory), typeof(string), typeof(string), typeof(string), typeof(string), typeof(string), typeof(string), typeof(string) },
+                    null);
+            }
+            catch (Exception) { return null; }
+        }
+
+        private static ErrorRecord? Remote(Exception exception, string id, ErrorCategory category, object? item, PSObject remote, string? details)
+        {
+            if (SerializedRecordConstructor == null) return null;
+            try
+            {
+                return (ErrorRecord)SerializedRecordConstructor.Invoke(new object?[]
+                {
+                    exception, item, id, category,
+                    Text(remote.Properties["ErrorCategory_Activity"]?.Value), Text(remote.Properties["ErrorCategory_Reason"]?.Value),
+                    Text(remote.Properties["ErrorCategory_TargetName"]?.Value), Text(remote.Properties["ErrorCategory_TargetType"]?.Value),
+                    Text(remote.Properties["ErrorCategory_Message"]?.Value), details, Text(remote.Properties["ErrorDetails_RecommendedAction"]?.Value),
+                });
+            }
+            catch (Exception) { return null; } // the plain record below still carries the id, with this cmdlet's name appended
         }
 
         /// <summary>The terminating error of a map that stopped as a whole.</summary>

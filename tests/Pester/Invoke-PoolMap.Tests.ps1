@@ -383,18 +383,30 @@ Describe 'Invoke-PoolMap' {
     }
 
     Context 'TimeoutSeconds' {
-        It 'stops the whole run with PoolRunTimeout and leaves no worker running it' {
+        It 'stops the whole run, terminating with PoolRunTimeout under -ErrorAction Stop, and leaves no worker running it' {
             $runPool = New-TestPool -Size 2
             try {
                 # Both workers ready first: one still starting when the run stops is not running it, and rightly stays.
                 Wait-Until { $runPool.Idle -eq 2 } | Should -BeTrue
                 $busy = $runPool.WorkerProcessIds
                 $clock = [Diagnostics.Stopwatch]::StartNew()
-                { 1..10 | Invoke-PoolMap -Pool $runPool -ChunkSize 1 -TimeoutSeconds 1 { Start-Sleep 60; $_ } } | Should -Throw -ErrorId 'PoolRunTimeout,ProcessPool.Commands.InvokePoolMapCommand'
+                { 1..10 | Invoke-PoolMap -Pool $runPool -ChunkSize 1 -TimeoutSeconds 1 -ErrorAction Stop { Start-Sleep 60; $_ } } | Should -Throw -ErrorId 'PoolRunTimeout,ProcessPool.Commands.InvokePoolMapCommand'
                 $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
                 Wait-ProcessGone $busy | Should -BeNullOrEmpty
             }
             finally { Remove-TestPool $runPool }
+        }
+
+        It 'writes what finished before the timeout, then reports the timeout as a non-terminating PoolRunTimeout' {
+            $out = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -TimeoutSeconds 5 { if ($_ -eq 1) { 'done before' } else { Start-Sleep 60 } } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $out | Should -Be 'done before'
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'PoolRunTimeout,ProcessPool.Commands.InvokePoolMapCommand'
+        }
+
+        It 'lets the script go on after the timeout, as ForEach-Object -Parallel does' {
+            $after = & { 1..2 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -TimeoutSeconds 1 { Start-Sleep 60 } -ErrorAction SilentlyContinue; 'next statement' }
+            $after | Should -Be 'next statement'
         }
     }
 
@@ -480,6 +492,23 @@ Describe 'Invoke-PoolMap' {
         It 'shows none when $ProgressPreference is SilentlyContinue' {
             Get-MapProgress -Preference SilentlyContinue | Should -BeNullOrEmpty
         }
+
+        It 'shows items'' progress under the map''s bar and closes the bar when -TimeoutSeconds stops the run' {
+            $script = {
+                param($module)
+                $ps = [powershell]::Create()
+                $null = $ps.AddScript('Import-Module $args[0]; $p = New-ProcessPool -Size 2; 1..40 | Invoke-PoolMap -Pool $p -ChunkSize 1 -TimeoutSeconds 3 -ErrorAction SilentlyContinue { Write-Progress -Activity "item $_" -Status working; Start-Sleep -Milliseconds 200 } | Out-Null; Remove-ProcessPool $p').AddArgument($module)
+                $null = $ps.Invoke()
+                $map = @($ps.Streams.Progress | Where-Object Activity -EQ 'Invoke-PoolMap')
+                $items = @($ps.Streams.Progress | Where-Object Activity -Like 'item *')
+                '{0}/{1}/{2}' -f @($map | Where-Object RecordType -EQ 'Completed').Count, $items.Count, @($items | Where-Object { $_.ParentActivityId -ne $map[0].ActivityId }).Count
+            }
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $script } '$((Get-Module ProcessPool).Path)'"))
+            $completed, $items, $orphans = ((Invoke-PowerShell '-NoProfile', '-EncodedCommand', $encoded) | Select-Object -Last 1) -split '/'
+            $completed | Should -Be 1
+            [int]$items | Should -BeGreaterThan 0
+            $orphans | Should -Be 0
+        }
     }
 
     Context 'AsJob' {
@@ -516,6 +545,45 @@ Describe 'Invoke-PoolMap' {
                 $null = Wait-Job $job -Timeout 60
                 $job.State | Should -Be 'Failed'
                 $job.Error[0].FullyQualifiedErrorId | Should -BeLike 'PoolRunTimeout*'
+                $job.JobStateInfo.Reason | Should -Not -BeNullOrEmpty
+                $job.JobStateInfo.Reason.GetType().Name | Should -Be 'PoolTimeoutException'
+            }
+            finally { Remove-Job $job -Force }
+        }
+
+        It 'marks the job Failed with the first item failure as the reason when items failed, as ForEach-Object -Parallel -AsJob does' {
+            $job = 1..3 | Invoke-PoolMap -Pool $pool -AsJob -ChunkSize 1 { if ($_ -eq 2) { throw 'item two fails' }; $_ }
+            try {
+                $null = Wait-Job $job -Timeout 60
+                $job.State | Should -Be 'Failed'
+                $job.JobStateInfo.Reason | Should -Not -BeNullOrEmpty
+                @($job.Error)[0].FullyQualifiedErrorId | Should -BeLike 'PoolItemFailed*'
+                Receive-Job $job -ErrorAction SilentlyContinue | Should -Be 1, 3
+            }
+            finally { Remove-Job $job -Force }
+        }
+
+        It 'ends Completed when items only wrote non-terminating errors' {
+            $job = 1..2 | Invoke-PoolMap -Pool $pool -AsJob { Write-Error 'written, not thrown'; $_ }
+            try {
+                $null = Wait-Job $job -Timeout 60
+                $job.State | Should -Be 'Completed'
+            }
+            finally { Remove-Job $job -Force }
+        }
+
+        It 'keeps progress in the job (the map''s bar, items'' records as its children) and reports HasMoreData' {
+            $job = 1..4 | Invoke-PoolMap -Pool $pool -AsJob -ChunkSize 1 { Write-Progress -Activity "item $_" -Status 'working'; Start-Sleep -Milliseconds 800; $_ }
+            try {
+                $null = Wait-Job $job -Timeout 60
+                $job.ChildJobs.Count | Should -Be 0
+                $job.HasMoreData | Should -BeTrue
+                $map = @($job.Progress | Where-Object Activity -EQ 'Invoke-PoolMap')
+                $map.Count | Should -BeGreaterThan 0
+                $map[-1].RecordType | Should -Be 'Completed'
+                $items = @($job.Progress | Where-Object Activity -Like 'item *')
+                $items.Count | Should -Be 4
+                $items.ParentActivityId | Sort-Object -Unique | Should -Be $map[0].ActivityId
             }
             finally { Remove-Job $job -Force }
         }
@@ -613,6 +681,85 @@ Describe 'Invoke-PoolMap' {
 
         It 'fails with UsingVariableNotFound before running anything when a $using: variable does not exist' {
             { 1 | Invoke-PoolMap -Pool $pool { $using:doesNotExistAnywhere } } | Should -Throw -ErrorId 'UsingVariableNotFound,ProcessPool.Commands.InvokePoolMapCommand'
+        }
+    }
+
+    Context 'Nesting' {
+        # Each nested level runs on a one-worker pool of its own that the item removes, so no process outlives the test.
+        It 'runs Invoke-PoolMap inside an item with the module imported by path' {
+            (Get-Module ProcessPool).Path | Should -Not -BeNullOrEmpty
+            $out = 1 | Invoke-PoolMap -Pool $pool { $p = New-ProcessPool -Size 1; try { 1..2 | Invoke-PoolMap -Pool $p { $_ * 10 } } finally { Remove-ProcessPool $p } }
+            $out | Should -Be 10, 20
+        }
+
+        It 'gives each level its own $using: when the names differ' {
+            $Test1 = 'Test1'
+            $out = 1 | Invoke-PoolMap -Pool $pool { $using:Test1; $Test2 = 'Test2'; $p = New-ProcessPool -Size 1; try { 1..2 | Invoke-PoolMap -Pool $p { $using:Test2 } } finally { Remove-ProcessPool $p } }
+            $out | Should -Be 'Test1', 'Test2', 'Test2'
+        }
+
+        It 'gives each level its own $using: when the names are the same' {
+            $Same = 'outer'
+            $out = 1 | Invoke-PoolMap -Pool $pool { $using:Same; $Same = 'inner'; $p = New-ProcessPool -Size 1; try { 1 | Invoke-PoolMap -Pool $p { $using:Same } } finally { Remove-ProcessPool $p } }
+            $out | Should -Be 'outer', 'inner'
+        }
+
+        It 'leaves the $using: of a nested ForEach-Object -Parallel or Start-ThreadJob block to that command' {
+            $out = 1 | Invoke-PoolMap -Pool $pool {
+                $Inner = 'inner'
+                1 | ForEach-Object -Parallel { "parallel $using:Inner" }
+                Start-ThreadJob { "thread job $using:Inner" } | Receive-Job -Wait -AutoRemoveJob
+            }
+            $out | Should -Be 'parallel inner', 'thread job inner'
+        }
+
+        It 'runs Invoke-PoolMap inside an item when the module folder is not named after the module' {
+            $copy = Join-Path $TestDrive 'unusual-folder'
+            Copy-Item -Path (Split-Path (Get-Module ProcessPool).Path) -Destination $copy -Recurse
+            $manifest = Join-Path $copy 'ProcessPool.psd1'
+            $script = "Import-Module '$($manifest -replace "'", "''")'; `$p = New-ProcessPool -Size 1; try { 1 | Invoke-PoolMap -Pool `$p { `$q = New-ProcessPool -Size 1; try { 1..2 | Invoke-PoolMap -Pool `$q { `$_ + 1 } } finally { Remove-ProcessPool `$q } } } finally { Remove-ProcessPool `$p }"
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+            $out = Invoke-PowerShell '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded
+            $out | Should -Be '2', '3'
+        }
+
+        It 'still captures $using: in nested blocks that run in the item itself' {
+            $Factor = 3
+            1 | Invoke-PoolMap -Pool $pool { 1, 2 | ForEach-Object { $_ * $using:Factor } | Where-Object { $_ -gt $using:Factor } } | Should -Be 6
+        }
+
+        It 'leaves the $using: of script blocks passed as variables to the level that runs them' {
+            $Level = 'outer'
+            $outer = { $using:Level; $Level = 'inner'; $block = { "inner sees $using:Level" }; $p = New-ProcessPool -Size 1; try { 1 | Invoke-PoolMap -Pool $p $block } finally { Remove-ProcessPool $p } }
+            1 | Invoke-PoolMap -Pool $pool $outer | Should -Be 'outer', 'inner sees inner'
+        }
+
+        It 'reports an inner $using: undefined at its own level as UsingVariableNotFound, not as $null' {
+            $Undefined = 'defined only in the caller'
+            $out = 1 | Invoke-PoolMap -Pool $pool { $p = New-ProcessPool -Size 1; try { 1 | Invoke-PoolMap -Pool $p { "got [$using:Undefined]" } } finally { Remove-ProcessPool $p } } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $out | Should -BeNullOrEmpty
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'UsingVariableNotFound,ProcessPool.Commands.InvokePoolMapCommand'
+        }
+    }
+
+    Context 'Errors from items' {
+        It 'keeps the worker''s own FullyQualifiedErrorId for an error an item wrote' {
+            $null = 1 | Invoke-PoolMap -Pool $pool { Get-Item -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid())) } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand'
+            $failures[0].TargetObject | Should -Be 1
+        }
+
+        It 'keeps it unchanged through nested maps' {
+            $null = 1 | Invoke-PoolMap -Pool $pool { $p = New-ProcessPool -Size 1; try { 1 | Invoke-PoolMap -Pool $p { Get-Item -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid())) } } finally { Remove-ProcessPool $p } } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand'
+        }
+
+        It 'keeps the module''s own id for an item that threw' {
+            $null = 1 | Invoke-PoolMap -Pool $pool { throw 'thrown' } -ErrorVariable failures -ErrorAction SilentlyContinue
+            $failures[0].FullyQualifiedErrorId | Should -Be 'PoolItemFailed,ProcessPool.Commands.InvokePoolMapCommand'
         }
     }
 

@@ -31,6 +31,7 @@ namespace ProcessPool.Commands
         private int _maxItemBytes = int.MaxValue;
         private bool _jobHandedOut;
         private long _position;
+        private bool _timedOut;
 
         /// <summary>The script block to run for each input object; <c>$_</c> is the object.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
@@ -151,14 +152,15 @@ namespace ProcessPool.Commands
             {
                 if (AsJob)
                 {
-                    _job = new PoolMapJob(ParameterSetName == MethodSet ? Method : ScriptBlock.ToString(), handle.Pool, options, ParameterSetName == MethodSet, _log);
+                    _job = new PoolMapJob(ParameterSetName == MethodSet ? Method : ScriptBlock.ToString(), handle.Pool, options, ParameterSetName == MethodSet, _log, NoProgress ? null : new ProgressReporter(handle.Name, ProgressReporter.JobInterval));
                     _log = null; // the job owns it now
                 }
                 else
                 {
                     var sink = new CmdletSink(this);
                     var progress = WantsProgress() ? new ProgressReporter(handle.Name) : null;
-                    _pump = new MapPump(handle.Pool, options, sink, new ResultWriter(sink, ParameterSetName == MethodSet, _log), progress, _stop.Token);
+                    var writer = new ResultWriter(sink, ParameterSetName == MethodSet, _log) { ProgressParentId = progress?.ActivityId ?? -1 };
+                    _pump = new MapPump(handle.Pool, options, sink, writer, progress, _stop.Token);
                 }
             }
             catch (PoolException fault)
@@ -175,6 +177,7 @@ namespace ProcessPool.Commands
         protected override void ProcessRecord()
         {
             if (InputObject == AutomationNull.Value && !IsInputBound && MyInvocation.ExpectingInput) return;
+            if (_timedOut) return; // the rest of the input is dropped, as ForEach-Object -Parallel does after -TimeoutSeconds
             long position = ++_position;
             object? input = InputObject == AutomationNull.Value ? null : InputObject;
             byte[] item;
@@ -209,7 +212,7 @@ namespace ProcessPool.Commands
                 WriteObject(_job);
                 return;
             }
-            Guard(() => _pump!.Finish());
+            if (!_timedOut) Guard(() => _pump!.Finish());
         }
 
         /// <summary>Ctrl+C or a downstream stop: cancels the map, which stops the workers running it.</summary>
@@ -291,6 +294,15 @@ namespace ProcessPool.Commands
             catch (Exception fault) when (_pump?.Map.Fault == fault || fault is PoolException && _pump?.Map.IsStopped == true)
             {
                 if (_stop.IsCancellationRequested) throw new PipelineStoppedException();
+                if (fault is PoolTimeoutException)
+                {
+                    // As ForEach-Object -Parallel: what finished before the timeout is written, then the timeout is a
+                    // non-terminating error (-ErrorAction Stop makes it terminating); the rest of the input is dropped.
+                    _timedOut = true;
+                    _pump!.DrainStopped();
+                    WriteError(ErrorRecords.MapFault(fault, null));
+                    return;
+                }
                 ThrowTerminatingError(ErrorRecords.MapFault(fault, null));
             }
         }

@@ -23,15 +23,19 @@ namespace ProcessPool.Commands
         private readonly JobLogWriter? _log;
         private readonly Thread _drain;
         private readonly PoolEventRelay _events;
+        private readonly ProgressReporter? _progress;
+        private readonly JobSink _sink;
         private int _stopRequested;
 
-        internal PoolMapJob(string command, WorkerPool pool, MapOptions options, bool methodResults, JobLogWriter? log)
+        internal PoolMapJob(string command, WorkerPool pool, MapOptions options, bool methodResults, JobLogWriter? log, ProgressReporter? progress)
             : base(command)
         {
             PSJobTypeName = nameof(PoolMapJob);
             _pool = pool;
             _log = log;
-            _writer = new ResultWriter(new JobSink(this), methodResults, log);
+            _progress = progress;
+            _sink = new JobSink(this);
+            _writer = new ResultWriter(_sink, methodResults, log) { ProgressParentId = progress?.ActivityId ?? -1 };
             _events = new PoolEventRelay(pool);
             try { _map = pool.StartMap(options); }
             catch
@@ -125,27 +129,53 @@ namespace ProcessPool.Commands
                     _map.WaitForResult(Poll);
                     _events.Drain(message => Verbose.Add(new VerboseRecord(message)), writeWarning: message => Warning.Add(new WarningRecord(message)));
                     foreach (var result in _map.TakeAvailable()) _writer.Write(result);
+                    _progress?.Update(_map, _sink);
                     if (_map.IsFinished) break;
                 }
+                _progress?.Complete(_sink);
+                // As ForEach-Object -Parallel -AsJob: a job whose items failed ends Failed, with the reason set.
                 var fault = _map.Fault;
-                if (fault == null) SetJobState(JobState.Completed);
+                if (fault == null && _writer.FirstFailure is Exception failure) Fail(failure);
+                else if (fault == null) SetJobState(JobState.Completed);
                 else if (Volatile.Read(ref _stopRequested) == 1 || fault is OperationCanceledException) SetJobState(JobState.Stopped);
                 else
                 {
                     Error.Add(ErrorRecords.MapFault(fault, null));
-                    SetJobState(JobState.Failed);
+                    Fail(fault);
                 }
             }
             catch (Exception error)
             {
                 Error.Add(ErrorRecords.MapFault(error, null));
-                SetJobState(JobState.Failed);
+                Fail(error);
             }
             finally
             {
                 _events.Dispose();
                 _log?.Dispose();
             }
+        }
+
+        /// <summary>
+        /// The job's state setter that also records <c>JobStateInfo.Reason</c>; PowerShell's own jobs use it, but it is
+        /// not public. Null when this PowerShell lacks it: the job then fails without a reason.
+        /// </summary>
+        private static readonly System.Reflection.MethodInfo? SetStateWithReason = typeof(Job).GetMethod(
+            "SetJobState", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic, null, new[] { typeof(JobState), typeof(Exception) }, null);
+
+        /// <summary>Ends the job Failed with <paramref name="reason"/> in JobStateInfo.Reason, as <c>ForEach-Object -Parallel -AsJob</c> does.</summary>
+        private void Fail(Exception reason)
+        {
+            if (SetStateWithReason != null)
+            {
+                try
+                {
+                    SetStateWithReason.Invoke(this, new object[] { JobState.Failed, reason });
+                    return;
+                }
+                catch (System.Reflection.TargetInvocationException) when (JobStateInfo.State != JobState.Failed) { /* fall back to the plain setter */ }
+            }
+            if (JobStateInfo.State != JobState.Failed) SetJobState(JobState.Failed);
         }
 
         /// <summary>Writes a map's records into the job's streams, where Receive-Job and Receive-PoolResult find them.</summary>

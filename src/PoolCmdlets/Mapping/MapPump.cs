@@ -67,6 +67,13 @@ namespace ProcessPool.Commands.Mapping
             if (_map.Fault is Exception fault) throw fault;
         }
 
+        /// <summary>After the map stopped (its run timeout): writes what is still ready and closes the progress bar.</summary>
+        public void DrainStopped()
+        {
+            Drain();
+            _progress?.Complete(_sink);
+        }
+
         /// <summary>Writes what is ready now: pool events as verbose lines, results in order, progress.</summary>
         public void Drain()
         {

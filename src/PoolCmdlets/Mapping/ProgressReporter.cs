@@ -16,11 +16,21 @@ namespace ProcessPool.Commands.Mapping
         private const string Activity = "Invoke-PoolMap";
         private static int _nextActivityId = 0x5050;
 
-        private readonly ProgressThrottle _throttle = new ProgressThrottle();
+        /// <summary>A job keeps every progress record until it is received, so its bar updates once a second rather than four times.</summary>
+        public static readonly TimeSpan JobInterval = TimeSpan.FromSeconds(1);
+
+        private readonly ProgressThrottle _throttle;
         private readonly int _activityId = Interlocked.Increment(ref _nextActivityId);
         private readonly string _pool;
 
-        public ProgressReporter(string pool) => _pool = pool;
+        public ProgressReporter(string pool, TimeSpan? interval = null)
+        {
+            _pool = pool;
+            _throttle = new ProgressThrottle(interval: interval);
+        }
+
+        /// <summary>The map's activity id: items' own progress records are shown as its children.</summary>
+        public int ActivityId => _activityId;
 
         /// <summary>
         /// The time left goes only into <see cref="ProgressRecord.SecondsRemaining"/>, which every host shows its own way

@@ -39,6 +39,16 @@ namespace ProcessPool.Commands.Mapping
             _log = log;
         }
 
+        /// <summary>
+        /// The map's own progress activity, or -1: an item's top-level progress records become its children, so the
+        /// host shows them under the map's bar (<c>ForEach-Object -Parallel</c>, which has no bar of its own, passes
+        /// them on unchanged). Records that name their own parent keep it.
+        /// </summary>
+        public int ProgressParentId { get; set; } = -1;
+
+        /// <summary>The first item failure written (null while every item succeeded); a job that has one ends Failed with it as the reason.</summary>
+        public Exception? FirstFailure { get; private set; }
+
         public void Write(ItemResult result)
         {
             ItemText.Name(result.Error, result.Tag); // "Item #3 (3) ran longer than ...", in the record and in the job log
@@ -67,11 +77,19 @@ namespace ProcessPool.Commands.Mapping
                         _sink.WriteInformation(ToInformation(PSCodec.Decode(data)));
                         break;
                     case RecordKind.Progress:
-                        if (ToProgress(PSCodec.Decode(data)) is ProgressRecord progress) _sink.WriteProgress(progress);
+                        if (ToProgress(PSCodec.Decode(data)) is ProgressRecord progress)
+                        {
+                            if (progress.ParentActivityId < 0 && ProgressParentId >= 0 && progress.ActivityId != ProgressParentId) progress.ParentActivityId = ProgressParentId;
+                            _sink.WriteProgress(progress);
+                        }
                         break;
                 }
             }
-            if (result.Error != null) _sink.WriteError(ErrorRecords.ItemFailed(result.Error, result.Tag));
+            if (result.Error != null)
+            {
+                FirstFailure ??= result.Error;
+                _sink.WriteError(ErrorRecords.ItemFailed(result.Error, result.Tag));
+            }
         }
 
         private static string Text(ArraySegment<byte> data) => Convert.ToString(PSCodec.Decode(data)) ?? "";
@@ -113,6 +131,7 @@ namespace ProcessPool.Commands.Mapping
                 SecondsRemaining = LanguagePrimitives.ConvertTo<int>(Unwrap(remote.Properties["SecondsRemaining"]?.Value)),
                 ParentActivityId = LanguagePrimitives.ConvertTo<int>(Unwrap(remote.Properties["ParentActivityId"]?.Value)),
                 CurrentOperation = remote.Properties["CurrentOperation"]?.Value?.ToString(),
+                RecordType = LanguagePrimitives.TryConvertTo(Unwrap(remote.Properties["RecordType"]?.Value), out ProgressRecordType type) ? type : ProgressRecordType.Processing,
             };
         }
 

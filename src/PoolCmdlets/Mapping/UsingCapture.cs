@@ -13,6 +13,10 @@ namespace ProcessPool.Commands.Mapping
     /// each <c>$using:name</c> in the text is rewritten to a plain variable (<c>${__ppUsing0}</c>, ...) that the
     /// worker's driver defines, so the worker runs ordinary script. Braces keep the stand-in valid inside strings
     /// (<c>"$using:x"</c>) and before indexes and members (<c>$using:x[0]</c>, <c>$using:x.Name</c>).
+    /// A <c>$using:</c> belongs to the nearest enclosing command that runs its block elsewhere, as in
+    /// <c>ForEach-Object -Parallel</c>: those inside a block given to a nested <c>Invoke-PoolMap</c>,
+    /// <c>ForEach-Object -Parallel</c>, <c>Start-Job</c>, <c>Start-ThreadJob</c> or <c>Invoke-Command</c>, or inside a
+    /// block kept in a variable (to be handed to such a command later), are left for that command to capture in the worker.
     /// </summary>
     internal static class UsingCapture
     {
@@ -27,7 +31,8 @@ namespace ProcessPool.Commands.Mapping
             };
             string text = body.Extent.Text;
             int baseOffset = body.Extent.StartOffset;
-            var usings = body.FindAll(a => a is UsingExpressionAst, searchNestedScriptBlocks: true).Cast<UsingExpressionAst>().OrderBy(u => u.Extent.StartOffset).ToList();
+            var usings = body.FindAll(a => a is UsingExpressionAst u && BelongsToThisLevel(u, body), searchNestedScriptBlocks: true)
+                .Cast<UsingExpressionAst>().OrderBy(u => u.Extent.StartOffset).ToList();
 
             var indexes = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
             var values = new List<object?>();
@@ -55,6 +60,39 @@ namespace ProcessPool.Commands.Mapping
             if (body.Parent != null && script.Length >= 2 && script[0] == '{' && script[script.Length - 1] == '}')
                 script = script.Substring(1, script.Length - 2);
             return (script, values.ToArray());
+        }
+
+        /// <summary>Commands whose script block runs in another runspace or process, so its <c>$using:</c> are theirs.</summary>
+        private static readonly HashSet<string> ElsewhereCommands = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "Invoke-PoolMap", "Start-Job", "sajb", "Start-ThreadJob", "Invoke-Command", "icm",
+        };
+
+        private static readonly HashSet<string> ForEachNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "ForEach-Object", "foreach", "%" };
+
+        /// <summary>False when a script block between <paramref name="expression"/> and <paramref name="body"/> is run elsewhere or kept for later.</summary>
+        private static bool BelongsToThisLevel(UsingExpressionAst expression, Ast body)
+        {
+            for (Ast? node = expression.Parent; node != null && node != body; node = node.Parent)
+            {
+                if (node is not ScriptBlockExpressionAst block) continue;
+                var parent = block.Parent is CommandParameterAst parameter ? parameter.Parent : block.Parent;
+                if (parent is CommandAst command && RunsElsewhere(command)) return false;
+                // $inner = { ... }: the block is a value, most often handed to a nested command later.
+                if (block.Parent is CommandExpressionAst { Parent: AssignmentStatementAst }) return false;
+            }
+            return true;
+        }
+
+        private static bool RunsElsewhere(CommandAst command)
+        {
+            string? name = command.GetCommandName();
+            if (name == null) return false;
+            int slash = name.LastIndexOf('\\');
+            if (slash >= 0) name = name.Substring(slash + 1);
+            if (ElsewhereCommands.Contains(name)) return true;
+            return ForEachNames.Contains(name) && command.CommandElements.OfType<CommandParameterAst>()
+                .Any(p => p.ParameterName.Length >= 2 && "Parallel".StartsWith(p.ParameterName, StringComparison.OrdinalIgnoreCase));
         }
 
         private static object? Lookup(SessionState session, VariableExpressionAst variable, ScriptBlock block)

@@ -46,6 +46,7 @@ namespace ProcessPool.Commands.Worker
             var settings = ScriptSetup.Decode(setup);
             var state = InitialSessionState.CreateDefault2();
             state.ThreadOptions = PSThreadOptions.UseCurrentThread;
+            ExposeOwnModule(state);
             _runspace = RunspaceFactory.CreateRunspace(state);
             _runspace.Open();
             ProcessState.BeforeSetup();
@@ -86,6 +87,36 @@ namespace ProcessPool.Commands.Worker
             _finalizationScript = settings.FinalizationScript; // only a worker whose setup succeeded is finalized
             ProcessState.AfterSetup();
         }
+
+        /// <summary>
+        /// Lets an item call this module's cmdlets (a nested <c>Invoke-PoolMap</c>) even when the caller imported the
+        /// module by path. When the module sits in a folder named after it (<c>ProcessPool/</c> or
+        /// <c>ProcessPool/&lt;version&gt;/</c>) that folder's parent joins this process's PSModulePath, so the module
+        /// autoloads on first use and a worker that never nests pays nothing; any other layout imports the manifest.
+        /// Worker processes inherit the environment, so deeper levels find it too.
+        /// </summary>
+        private static void ExposeOwnModule(InitialSessionState state)
+        {
+            string? directory = System.IO.Path.GetDirectoryName(typeof(ScriptRunner).Assembly.Location);
+            if (string.IsNullOrEmpty(directory)) return;
+            string manifest = System.IO.Path.Combine(directory, ModuleName + ".psd1");
+            if (!System.IO.File.Exists(manifest)) return;
+            var folder = new System.IO.DirectoryInfo(directory);
+            string? root = null;
+            if (string.Equals(folder.Name, ModuleName, StringComparison.OrdinalIgnoreCase)) root = folder.Parent?.FullName;
+            else if (Version.TryParse(folder.Name, out _) && string.Equals(folder.Parent?.Name, ModuleName, StringComparison.OrdinalIgnoreCase)) root = folder.Parent?.Parent?.FullName;
+            if (root == null)
+            {
+                state.ImportPSModule(new[] { manifest });
+                return;
+            }
+            string current = Environment.GetEnvironmentVariable("PSModulePath") ?? "";
+            foreach (string entry in current.Split(System.IO.Path.PathSeparator))
+                if (string.Equals(entry.TrimEnd('/', '\\'), root.TrimEnd('/', '\\'), StringComparison.OrdinalIgnoreCase)) return;
+            Environment.SetEnvironmentVariable("PSModulePath", current.Length == 0 ? root : current + System.IO.Path.PathSeparator + root);
+        }
+
+        private const string ModuleName = "ProcessPool";
 
         /// <inheritdoc />
         public IMapExecutor Define(byte[] payload)
