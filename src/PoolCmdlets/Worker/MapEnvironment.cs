@@ -24,6 +24,19 @@ namespace ProcessPool.Commands.Worker
         private Dictionary<string, string> _baseline = Capture();
         private Dictionary<string, string?> _setupChanges = new Dictionary<string, string?>(NameComparer);
         private string _baselineDirectory = Directory.GetCurrentDirectory();
+        private readonly List<KeyValuePair<string, string>> _requiredPathEntries = new List<KeyValuePair<string, string>>();
+
+        /// <summary>An entry every map's <paramref name="variable"/> (a path list such as PSModulePath) keeps, whatever the caller's holds.</summary>
+        public void RequirePathEntry(string variable, string entry) => _requiredPathEntries.Add(new KeyValuePair<string, string>(variable, entry));
+
+        /// <summary><paramref name="list"/> (entries separated by the platform's path separator) with <paramref name="entry"/> at its end unless it holds it.</summary>
+        public static string WithPathEntry(string? list, string entry)
+        {
+            if (string.IsNullOrEmpty(list)) return entry;
+            foreach (string existing in list!.Split(Path.PathSeparator))
+                if (string.Equals(existing.TrimEnd('/', '\\'), entry.TrimEnd('/', '\\'), StringComparison.OrdinalIgnoreCase)) return list;
+            return list + Path.PathSeparator + entry;
+        }
 
         /// <summary>Call before the pool's setup runs: what the setup then changes is kept for every map.</summary>
         public void BeforeSetup() => _baseline = Capture();
@@ -56,6 +69,8 @@ namespace ProcessPool.Commands.Worker
                 if (change.Value == null) result.Remove(change.Key);
                 else result[change.Key] = change.Value;
             }
+            foreach (var required in _requiredPathEntries)
+                result[required.Key] = WithPathEntry(result.TryGetValue(required.Key, out var list) ? list : null, required.Value);
             return result;
         }
 

@@ -93,9 +93,9 @@ namespace ProcessPool.Commands.Worker
         /// module by path. When the module sits in a folder named after it (<c>ProcessPool/</c> or
         /// <c>ProcessPool/&lt;version&gt;/</c>) that folder's parent joins this process's PSModulePath, so the module
         /// autoloads on first use and a worker that never nests pays nothing; any other layout imports the manifest.
-        /// Worker processes inherit the environment, so deeper levels find it too.
+        /// Worker processes inherit the environment, so deeper levels find it too; every map's environment keeps the entry.
         /// </summary>
-        private static void ExposeOwnModule(InitialSessionState state)
+        private void ExposeOwnModule(InitialSessionState state)
         {
             string? directory = System.IO.Path.GetDirectoryName(typeof(ScriptRunner).Assembly.Location);
             if (string.IsNullOrEmpty(directory)) return;
@@ -110,10 +110,9 @@ namespace ProcessPool.Commands.Worker
                 state.ImportPSModule(new[] { manifest });
                 return;
             }
-            string current = Environment.GetEnvironmentVariable("PSModulePath") ?? "";
-            foreach (string entry in current.Split(System.IO.Path.PathSeparator))
-                if (string.Equals(entry.TrimEnd('/', '\\'), root.TrimEnd('/', '\\'), StringComparison.OrdinalIgnoreCase)) return;
-            Environment.SetEnvironmentVariable("PSModulePath", current.Length == 0 ? root : current + System.IO.Path.PathSeparator + root);
+            // Maps run with the caller's environment (MapEnvironment), so the entry is kept in theirs too.
+            ProcessState.RequirePathEntry("PSModulePath", root);
+            Environment.SetEnvironmentVariable("PSModulePath", MapEnvironment.WithPathEntry(Environment.GetEnvironmentVariable("PSModulePath"), root));
         }
 
         private const string ModuleName = "ProcessPool";
