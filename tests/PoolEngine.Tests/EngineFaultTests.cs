@@ -26,7 +26,9 @@ namespace ProcessPool.Engine.Tests
                 // whose input were complete could finish before the first line reached the subscriber.
                 var map = pool.StartMap(Method("Noisy", o => o.ChunkSize = 1));
                 map.Submit(Encode(new[] { 1 }).Single());
-                Assert.True(SpinWait.SpinUntil(() => pool.State == PoolState.Broken, TimeSpan.FromSeconds(60)), "the pool did not break");
+                // The pool breaks first; its running maps are stopped with the fault right after, on another thread.
+                Assert.True(SpinWait.SpinUntil(() => map.Fault != null, TimeSpan.FromSeconds(60)), "the map did not fail with the pool");
+                Assert.Equal(PoolState.Broken, pool.State);
                 map.CompleteInput();
                 var error = Assert.Throws<BrokenPoolException>(() => map.GetResults().ToList());
                 Assert.Contains("subscriber refused the line", error.Message);
