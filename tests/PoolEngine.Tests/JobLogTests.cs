@@ -12,10 +12,10 @@ namespace ProcessPool.Engine.Tests
         private static readonly DateTime Start = new DateTime(2026, 11, 22, 6, 5, 4, 321, DateTimeKind.Utc);
 
         [Fact]
-        public void Line_Success_HasSevenTabSeparatedColumns()
+        public void Line_Success_HasEightTabSeparatedColumnsEndingWithTheHost()
         {
             string line = JobLogFormat.Line(12, 4242, Start, TimeSpan.FromMilliseconds(1234.5), 1, null);
-            Assert.Equal("12\t4242\t2026-11-22T06:05:04.321Z\t1.235\t1\tSucceeded\t", line);
+            Assert.Equal("12\t4242\t2026-11-22T06:05:04.321Z\t1.235\t1\tSucceeded\t\tlocalhost", line);
             Assert.Equal(JobLogFormat.Header.Split('\t').Length, line.Split('\t').Length);
         }
 
@@ -32,8 +32,8 @@ namespace ProcessPool.Engine.Tests
             var error = new RemoteItemException("System.IO.IOException", "bad\tthing\r\nhappened in C:\\dir", null, null);
             string line = JobLogFormat.Line(3, 99, Start, TimeSpan.FromSeconds(2), 3, error);
             Assert.DoesNotContain('\n', line);
-            Assert.Equal(7, line.Split('\t').Length);
-            Assert.EndsWith("\t3\tFailed\tSystem.IO.IOException: bad\\tthing\\r\\nhappened in C:\\\\dir", line);
+            Assert.Equal(8, line.Split('\t').Length);
+            Assert.EndsWith("\t3\tFailed\tSystem.IO.IOException: bad\\tthing\\r\\nhappened in C:\\\\dir\tlocalhost", line);
         }
 
         [Theory]

@@ -81,7 +81,10 @@ namespace ProcessPool.Commands
         /// <summary>Seconds an idle worker waits before it exits, or null to keep idle workers.</summary>
         public double? IdleTimeoutSeconds => Pool.Options.IdleTimeout?.TotalSeconds;
 
-        /// <summary>The executable each worker runs.</summary>
+        /// <summary>Per host (local workers are <c>localhost</c>): workers, busy, idle, items done, workers lost, state and the last start failure.</summary>
+        public IReadOnlyList<HostStats> Hosts => Pool.GetHostStats();
+
+        /// <summary>The executable each worker runs (ssh for a pool of remote hosts only).</summary>
         public string WorkerExecutable => Pool.Options.Launch.FileName;
 
         /// <summary>Process ids of every worker the pool ever started (for leak checks).</summary>

@@ -276,7 +276,7 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>Completes a batch of items that succeeded on one worker, under one lock and with one wake-up.</summary>
-        internal void ItemsSucceeded(List<CompletedItem> items, int workerId, int processId, DateTime receivedUtc)
+        internal void ItemsSucceeded(List<CompletedItem> items, int workerId, int processId, DateTime receivedUtc, string? hostName = null)
         {
             lock (_sync)
             {
@@ -287,7 +287,7 @@ namespace ProcessPool.Engine
                     if (slot.State != Pending) continue;
                     slot.Attempts++;
                     var duration = TimeSpan.FromTicks(item.Micros * 10);
-                    CompleteLocked(item.Sequence, ref slot, new ItemResult(item.Sequence, slot.Tag, item.Records, null, workerId, processId, receivedUtc - duration, duration, slot.Attempts), pulse: false);
+                    CompleteLocked(item.Sequence, ref slot, new ItemResult(item.Sequence, slot.Tag, item.Records, null, workerId, processId, receivedUtc - duration, duration, slot.Attempts, hostName), pulse: false);
                 }
                 _progress.Record(Stopwatch.GetTimestamp(), items.Count);
                 PulseLocked();
@@ -296,7 +296,7 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>An item failed (error or timeout); returns a chunk to run it again while retries remain, else reports the failure.</summary>
-        internal Chunk? ItemFailed(long sequence, byte[] item, Exception error, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration)
+        internal Chunk? ItemFailed(long sequence, byte[] item, Exception error, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration, string? hostName = null)
         {
             lock (_sync)
             {
@@ -304,14 +304,14 @@ namespace ProcessPool.Engine
                 if (_stopped || slot.State != Pending) return null;
                 slot.Attempts++;
                 if (slot.Attempts <= Options.RetryCount) return new Chunk(this, new[] { sequence }, new[] { item });
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, error, workerId, processId, started, duration, slot.Attempts));
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, error, workerId, processId, started, duration, slot.Attempts, hostName));
             }
             CheckDone();
             return null;
         }
 
         /// <summary>A worker died while running this item: run it again alone, or after too many crashes report it as poison.</summary>
-        internal Chunk? ItemCrashed(long sequence, byte[] item, Func<WorkerTerminatedException> error, int workerId, int processId, DateTime started, TimeSpan duration)
+        internal Chunk? ItemCrashed(long sequence, byte[] item, Func<WorkerTerminatedException> error, int workerId, int processId, DateTime started, TimeSpan duration, string? hostName = null)
         {
             lock (_sync)
             {
@@ -320,7 +320,7 @@ namespace ProcessPool.Engine
                 slot.Attempts++;
                 slot.Crashes++;
                 if (slot.Crashes < Options.MaxCrashesPerItem) return new Chunk(this, new[] { sequence }, new[] { item }, isolated: true);
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(), workerId, processId, started, duration, slot.Attempts));
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(), workerId, processId, started, duration, slot.Attempts, hostName));
             }
             CheckDone();
             return null;
@@ -438,8 +438,10 @@ namespace ProcessPool.Engine
         {
             if (condition()) return true;
             long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            // The callback must not take _sync itself: this registration is disposed with _sync held, and disposing waits
+            // for a running callback, so a cancel racing the end of the wait would deadlock (Ctrl+C hung Invoke-PoolMap).
             using var registration = cancellationToken.CanBeCanceled
-                ? cancellationToken.Register(() => { lock (_sync) Monitor.PulseAll(_sync); })
+                ? cancellationToken.Register(() => ThreadPool.QueueUserWorkItem(_ => { lock (_sync) Monitor.PulseAll(_sync); }))
                 : default;
             _waiters++;
             try

@@ -21,6 +21,8 @@ namespace ProcessPool.Engine
         WorkerOutput,
         /// <summary>The pool can no longer start workers.</summary>
         PoolBroken,
+        /// <summary>A remote host was left out of the pool: its workers could not start (the message names the host and ssh's reason).</summary>
+        HostFailed,
     }
 
     /// <summary>One event in a pool's life.</summary>

@@ -20,6 +20,7 @@ namespace ProcessPool.Engine
     public sealed class WorkerPool : IDisposable
     {
         private readonly PoolOptions _options;
+        private readonly IReadOnlyList<WorkerGroup> _groups;
         private readonly object _gate = new object();
         private readonly List<WorkerProcess> _workers = new List<WorkerProcess>();
         private readonly LinkedList<Chunk> _ready = new LinkedList<Chunk>();
@@ -39,6 +40,7 @@ namespace ProcessPool.Engine
         {
             options.Validate();
             _options = options;
+            _groups = options.Groups.Count > 0 ? options.Groups : new[] { new WorkerGroup(options.Launch, options.Size) };
             _timer = new Timer(_ => Tick(), null, TickMilliseconds, TickMilliseconds);
             if (options.StartEagerly)
             {
@@ -89,6 +91,22 @@ namespace ProcessPool.Engine
                 int idle = _workers.Count(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
                 return new PoolStats(_state, _options.Size, starting, busy, idle, _itemsCompleted, _workersStarted, _workersLost, _workersRecycled, _maps.Count);
             }
+        }
+
+        /// <summary>Per host (local workers are <c>localhost</c>): workers, items done, losses and whether the pool still uses it.</summary>
+        public IReadOnlyList<HostStats> GetHostStats()
+        {
+            lock (_gate) return _groups.Select(HostStatsLocked).ToList();
+        }
+
+        private HostStats HostStatsLocked(WorkerGroup group)
+        {
+            var workers = _workers.Where(w => w.Group == group).ToList();
+            int starting = workers.Count(w => w.State == WorkerState.Starting);
+            int busy = workers.Count(w => w.State != WorkerState.Starting && w.InFlight.Count > 0);
+            int idle = workers.Count(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
+            string state = group.Down ? "Failed" : workers.Any(w => w.State == WorkerState.Ready) ? "Up" : starting > 0 ? "Starting" : "Idle";
+            return new HostStats(group.HostName, group.Size, starting, busy, idle, group.ItemsCompleted, group.WorkersLost, state, group.LastError);
         }
 
         /// <summary>Blocks until <paramref name="count"/> workers are ready (default: all); false on timeout. Throws when the pool is broken.</summary>
@@ -299,6 +317,7 @@ namespace ProcessPool.Engine
 
         internal void OnHello(WorkerProcess worker, HelloMessage hello)
         {
+            worker.RemoteProcessId = hello.ProcessId;
             worker.SendSetup(new SetupMessage(worker.Id, (int)_options.HeartbeatInterval.TotalMilliseconds, new Dictionary<string, byte[]>(_options.RunnerSetup)));
         }
 
@@ -310,6 +329,7 @@ namespace ProcessPool.Engine
                 worker.State = WorkerState.Ready;
                 worker.LastActivityTicks = Stopwatch.GetTimestamp();
                 _consecutiveStartFailures = 0;
+                worker.Group.ConsecutiveStartFailures = 0;
                 Raise(PoolEventKind.WorkerReady, worker, $"{worker.Describe()} is ready ({Elapsed(worker.StartedTicks)} ms after launch).");
                 Monitor.PulseAll(_gate);
                 DispatchLocked();
@@ -334,6 +354,7 @@ namespace ProcessPool.Engine
                 worker.LastActivityTicks = now;
                 worker.CurrentItemStartTicks = now;
                 _itemsCompleted += chunk.Count;
+                worker.Group.ItemsCompleted += chunk.Count;
                 if (worker.State == WorkerState.Ready)
                 {
                     if (_options.MaxTasksPerWorker is int maxTasks && worker.ItemsDone >= maxTasks)
@@ -377,9 +398,10 @@ namespace ProcessPool.Engine
                 string how = DescribeExit(exitCode, signal);
                 if (state == WorkerState.Starting)
                 {
-                    _consecutiveStartFailures++;
                     string why = failure?.Message ?? $"it exited during start ({how})";
                     Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} failed to start: {why}");
+                    if (worker.Group.IsRemote) OnRemoteStartFailedLocked(worker.Group, why, failure);
+                    else _consecutiveStartFailures++;
                     if (_state == PoolState.Running && _consecutiveStartFailures >= Math.Max(3, _options.Size) && !_workers.Any(w => w.State == WorkerState.Ready))
                         BreakLocked(failure ?? new PoolException($"Workers exit during start ({how})."));
                 }
@@ -390,6 +412,7 @@ namespace ProcessPool.Engine
                 else if (worker.Kill != KillReason.Terminated && worker.Kill != KillReason.Cancelled)
                 {
                     _workersLost++;
+                    worker.Group.WorkersLost++;
                     string cause = failure is ProtocolException ? $"protocol error: {failure.Message}" : how;
                     Raise(PoolEventKind.WorkerLost, worker, $"{worker.Describe()} was lost ({cause}); {lost.Sum(c => c.Count - c.NextIndex)} unfinished items are rescheduled.");
                 }
@@ -420,6 +443,22 @@ namespace ProcessPool.Engine
             FlushEvents();
         }
 
+        /// <summary>
+        /// A remote host whose workers fail to start, each slot at least once (two starts for a one-worker host), with none
+        /// of its workers ready, is given up: its work runs on the other hosts. The pool breaks when no host is left.
+        /// </summary>
+        private void OnRemoteStartFailedLocked(WorkerGroup group, string why, Exception? failure)
+        {
+            group.ConsecutiveStartFailures++;
+            group.LastError = why;
+            if (group.Down || _state != PoolState.Running) return;
+            if (group.ConsecutiveStartFailures < Math.Max(2, group.Size) || _workers.Any(w => w.Group == group && w.State == WorkerState.Ready)) return;
+            group.Down = true;
+            Raise(PoolEventKind.HostFailed, null, $"Host {group.HostName} is left out of the pool '{Name}': {why}");
+            if (_groups.All(g => g.Down))
+                BreakLocked(new BrokenPoolException($"The pool '{Name}' has no host left: {string.Join("; ", _groups.Select(g => g.HostName + ": " + g.LastError))}", failure));
+        }
+
         /// <summary>Decides the fate of the item a worker was running when it died; returns a chunk to re-run it, or null when it was reported or needs nothing.</summary>
         private Chunk? Blame(WorkerProcess worker, Chunk chunk, int index, Exception? failure, int? exitCode, int? signal)
         {
@@ -433,12 +472,12 @@ namespace ProcessPool.Engine
                     var timeout = chunk.Map.Options.ItemTimeout ?? TimeSpan.Zero;
                     return chunk.Map.ItemFailed(sequence, item,
                         new ItemTimeoutException($"Item {sequence} ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
-                        Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran);
+                        Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran, worker.Group.HostName);
                 default:
                     string how = failure is ProtocolException ? $"a protocol error ({failure.Message})" : DescribeExit(exitCode, signal);
                     return chunk.Map.ItemCrashed(sequence, item,
                         () => new WorkerTerminatedException($"Item {sequence} killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
-                        worker.Id, worker.ProcessId, now - ran, ran);
+                        worker.Id, worker.ProcessId, now - ran, ran, worker.Group.HostName);
             }
         }
 
@@ -572,13 +611,17 @@ namespace ProcessPool.Engine
         {
             if (_state != PoolState.Running && _state != PoolState.Closing) return;
             if (!force && _maps.Count == 0 && _ready.Count == 0) return;
-            int live = _workers.Count(w => w.State == WorkerState.Starting || w.State == WorkerState.Ready);
-            for (int i = live; i < _options.Size; i++)
+            foreach (var group in _groups)
             {
-                var worker = new WorkerProcess(this, _options, ++_nextWorkerId);
-                _workers.Add(worker);
-                _workersStarted++;
-                ThreadPool.QueueUserWorkItem(_ => StartWorker(worker));
+                if (group.Down) continue;
+                int live = _workers.Count(w => w.Group == group && (w.State == WorkerState.Starting || w.State == WorkerState.Ready));
+                for (int i = live; i < group.Size; i++)
+                {
+                    var worker = new WorkerProcess(this, _options, ++_nextWorkerId, group);
+                    _workers.Add(worker);
+                    _workersStarted++;
+                    ThreadPool.QueueUserWorkItem(_ => StartWorker(worker));
+                }
             }
         }
 
@@ -590,7 +633,7 @@ namespace ProcessPool.Engine
                 lock (_gate)
                 {
                     _everStarted.Add(worker.ProcessId);
-                    Raise(PoolEventKind.WorkerStarting, worker, $"{worker.Describe()} launched: {_options.Launch.FileName}.");
+                    Raise(PoolEventKind.WorkerStarting, worker, $"{worker.Describe()} launched: {worker.Group.Launch.FileName}.");
                 }
             }
             catch (Exception error)

@@ -15,6 +15,8 @@ namespace ProcessPool.Engine
     /// <summary>
     /// One worker process as the parent sees it. Three threads serve it: a writer that drains <c>_outbox</c> into the
     /// worker's stdin, a reader that turns its stdout frames into pool callbacks, and the runtime's stderr reader.
+    /// The process and its streams are a transport (<see cref="Transport.IWorkerTransport"/>): a local child, or an
+    /// ssh child reaching a worker on another host.
     /// Scheduling fields (<see cref="State"/>, <see cref="InFlight"/>, <see cref="Kill"/>) are guarded by the pool's lock.
     /// </summary>
     internal sealed class WorkerProcess
@@ -23,18 +25,22 @@ namespace ProcessPool.Engine
         private readonly PoolOptions _options;
         private readonly BlockingCollection<Outgoing> _outbox = new BlockingCollection<Outgoing>();
         private readonly HashSet<int> _definedMaps = new HashSet<int>();
-        private Process? _process;
+        private Transport.IWorkerTransport? _transport;
         private long _currentItemStartTicks;
 
-        public WorkerProcess(WorkerPool pool, PoolOptions options, int id)
+        public WorkerProcess(WorkerPool pool, PoolOptions options, int id, WorkerGroup group)
         {
             _pool = pool;
             _options = options;
             Id = id;
+            Group = group;
             StartedTicks = LastActivityTicks = Stopwatch.GetTimestamp();
         }
 
         public int Id { get; }
+        public WorkerGroup Group { get; }
+        /// <summary>The worker's own pid as its hello gave it: on a remote host, not the local ssh's.</summary>
+        public int RemoteProcessId { get; set; }
         public int ProcessId { get; private set; }
         public WorkerState State { get; set; } = WorkerState.Starting;
         public Queue<Chunk> InFlight { get; } = new Queue<Chunk>();
@@ -56,41 +62,18 @@ namespace ProcessPool.Engine
             set => Interlocked.Exchange(ref _currentItemStartTicks, value);
         }
 
-        public string Describe() => ProcessId > 0 ? $"worker {Id} (pid {ProcessId})" : $"worker {Id}";
+        public string Describe() =>
+            !Group.IsRemote ? (ProcessId > 0 ? $"worker {Id} (pid {ProcessId})" : $"worker {Id}")
+            : RemoteProcessId > 0 ? $"worker {Id} on {Group.HostName} (pid {RemoteProcessId} there, ssh pid {ProcessId})"
+            : ProcessId > 0 ? $"worker {Id} on {Group.HostName} (ssh pid {ProcessId})" : $"worker {Id} on {Group.HostName}";
 
         /// <summary>Launches the process and its I/O threads; throws when the executable cannot be started.</summary>
         public void Start()
         {
-            var launch = _options.Launch;
-            var info = new ProcessStartInfo(launch.FileName, launch.CommandLine())
-            {
-                UseShellExecute = false,
-                CreateNoWindow = true,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            if (launch.WorkingDirectory != null) info.WorkingDirectory = launch.WorkingDirectory;
-            foreach (var pair in launch.Environment) info.Environment[pair.Key] = pair.Value;
-            info.Environment[Worker.ParentWatch.ParentPidVariable] = Process.GetCurrentProcess().Id.ToString();
-
-            var process = new Process { StartInfo = info };
-            process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data != null) _pool.OnWorkerOutput(this, e.Data);
-            };
-            try
-            {
-                process.Start();
-            }
-            catch (Exception error)
-            {
-                process.Dispose();
-                throw new BrokenPoolException($"Could not start worker executable '{launch.FileName}': {error.Message}", error);
-            }
-            _process = process;
-            ProcessId = process.Id;
-            process.BeginErrorReadLine();
+            var transport = Group.Launch.CreateTransport(line => _pool.OnWorkerOutput(this, line));
+            transport.Start();
+            _transport = transport;
+            ProcessId = transport.ProcessId;
             new Thread(WriteLoop) { IsBackground = true, Name = $"ProcessPool writer {Id}" }.Start();
             new Thread(ReadLoop) { IsBackground = true, Name = $"ProcessPool reader {Id}" }.Start();
         }
@@ -114,13 +97,12 @@ namespace ProcessPool.Engine
                 Kill = reason;
                 TimedOutSequence = timedOutSequence;
             }
-            var process = _process;
-            if (process != null) ProcessTree.Kill(process);
+            _transport?.Kill();
         }
 
         private void WriteLoop()
         {
-            var stream = new BufferedStream(_process!.StandardInput.BaseStream, 64 * 1024);
+            var stream = new BufferedStream(_transport!.ToWorker, 64 * 1024);
             var writer = new FrameWriter(stream);
             var body = new ByteBuffer();
             try
@@ -196,7 +178,8 @@ namespace ProcessPool.Engine
             Exception? failure = null;
             try
             {
-                var frames = new FrameReader(new BufferedStream(_process!.StandardOutput.BaseStream, 64 * 1024), _options.MaxFrameBytes);
+                _transport!.Connect();
+                var frames = new FrameReader(new BufferedStream(_transport.FromWorker, 64 * 1024), _options.MaxFrameBytes);
                 Handshake(frames);
                 Serve(frames);
             }
@@ -209,8 +192,10 @@ namespace ProcessPool.Engine
             {
                 _outbox.CompleteAdding();
                 var (exitCode, signal) = AwaitExit();
+                if (State == WorkerState.Starting && failure is not WorkerSetupFailure && _transport?.ExplainEnd(exitCode, signal) is string why)
+                    failure = new ProtocolException((failure?.Message ?? $"It exited during start ({WorkerPool.DescribeExit(exitCode, signal)}).") + " " + why, failure);
                 _pool.OnWorkerGone(this, failure, exitCode, signal);
-                _process?.Dispose();
+                _transport?.Dispose();
             }
         }
 
@@ -225,7 +210,7 @@ namespace ProcessPool.Engine
             }
             catch (ProtocolException error) when (!error.Message.StartsWith("Handshake", StringComparison.Ordinal))
             {
-                throw new ProtocolException($"Handshake failed: the worker's output is not a ProcessPool hello; is '{_options.Launch.FileName}' a ProcessPool worker? ({error.Message})", error);
+                throw new ProtocolException($"Handshake failed: the worker's output is not a ProcessPool hello; is '{Group.Launch.FileName}' a ProcessPool worker? ({error.Message})", error);
             }
             if (type != FrameType.Hello)
                 throw new ProtocolException($"Handshake failed: the worker's first frame was {type}, not Hello.");
@@ -319,7 +304,7 @@ namespace ProcessPool.Engine
                 {
                     DeliverSuccesses(current, now);
                     var duration = TimeSpan.FromTicks(micros * 10);
-                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration);
+                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration, Group.HostName);
                     if (retry != null) _pool.Requeue(new[] { retry });
                 }
                 current.NextIndex = index + 1;
@@ -332,30 +317,15 @@ namespace ProcessPool.Engine
         private void DeliverSuccesses(Chunk? chunk, DateTime now)
         {
             if (_successes.Count == 0 || chunk == null) return;
-            chunk.Map.ItemsSucceeded(_successes, Id, ProcessId, now);
+            chunk.Map.ItemsSucceeded(_successes, Id, ProcessId, now, Group.HostName);
             _successes.Clear();
         }
 
         private (int? exitCode, int? signal) AwaitExit()
         {
-            var process = _process;
-            if (process == null) return (null, null);
-            try
-            {
-                // A worker whose stream ended is exiting; one that has not within a grace period is killed.
-                if (!process.WaitForExit(2000))
-                {
-                    KillTree(Kill == KillReason.None ? KillReason.ProtocolError : Kill);
-                    process.WaitForExit(5000);
-                }
-                if (!process.HasExited) return (null, null);
-                int code = process.ExitCode;
-                bool unix = !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
-                // .NET reports a Unix process ended by signal N as exit code 128 + N.
-                if (unix && code > 128 && code < 128 + 32) return (code, code - 128);
-                return (code, null);
-            }
-            catch (InvalidOperationException) { return (null, null); }
+            var transport = _transport;
+            if (transport == null) return (null, null);
+            return transport.AwaitExit(TimeSpan.FromSeconds(2), () => KillTree(Kill == KillReason.None ? KillReason.ProtocolError : Kill));
         }
 
         private sealed class Outgoing
