@@ -30,6 +30,16 @@ namespace ProcessPool.Commands
         public const string PoolJobLogFailed = nameof(PoolJobLogFailed);
         public const string PoolRemoteError = nameof(PoolRemoteError);
         public const string PoolMethodSetupMissing = nameof(PoolMethodSetupMissing);
+        public const string PoolHostFailed = nameof(PoolHostFailed);
+        public const string PoolHostRefused = nameof(PoolHostRefused);
+
+        /// <summary>A remote host whose workers could not start (unreachable, host key, authentication, no PowerShell 7): the pool goes on without it.</summary>
+        public static ErrorRecord HostFailed(string host, string reason) =>
+            new ErrorRecord(new BrokenPoolException($"Host {host} could not start workers and is left out of the pool: {reason}"), PoolHostFailed, ErrorCategory.ConnectionError, host);
+
+        /// <summary>A host name or ssh option refused before anything ran (a leading '-', whitespace, StrictHostKeyChecking=no...).</summary>
+        public static ErrorRecord RemoteRefused(ArgumentException refused, object target) =>
+            new ErrorRecord(refused, PoolHostRefused, ErrorCategory.InvalidArgument, target);
 
         /// <summary>The non-terminating error of an item that failed: it threw, timed out, or killed its worker every time.</summary>
         public static ErrorRecord ItemFailed(Exception error, object? item)

@@ -594,10 +594,11 @@ Describe 'Invoke-PoolMap' {
             $log = Join-Path $TestDrive 'job.log'
             $null = 1..5 | Invoke-PoolMap -Pool $pool -JobLogPath $log { if ($_ -eq 3) { throw 'bad three' }; $_ } -ErrorAction SilentlyContinue
             $lines = Get-Content $log
-            $lines[0] | Should -Be "Seq`tWorkerPid`tStartUtc`tSeconds`tAttempts`tOutcome`tError"
+            $lines[0] | Should -Be "Seq`tWorkerPid`tStartUtc`tSeconds`tAttempts`tOutcome`tError`tHost"
             $lines.Count | Should -Be 6
             $rows = $lines | Select-Object -Skip 1 | ForEach-Object { , ($_ -split "`t") }
-            $rows | ForEach-Object { $_.Count | Should -Be 7 }
+            $rows | ForEach-Object { $_.Count | Should -Be 8 }
+            $rows | ForEach-Object { $_[7] | Should -Be 'localhost' }
             $rows | ForEach-Object { $pool.GetAllStartedProcessIds() | Should -Contain ([int]$_[1]) }
             $failed = @($rows | Where-Object { $_[5] -eq 'Failed' })
             $failed.Count | Should -Be 1

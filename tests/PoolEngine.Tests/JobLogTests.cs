@@ -12,10 +12,10 @@ namespace ProcessPool.Engine.Tests
         private static readonly DateTime Start = new DateTime(2026, 11, 22, 6, 5, 4, 321, DateTimeKind.Utc);
 
         [Fact]
-        public void Line_Success_HasSevenTabSeparatedColumnsAndCountsSeqFromOne()
+        public void Line_Success_HasEightTabSeparatedColumnsCountsSeqFromOneAndEndsWithTheHost()
         {
             string line = JobLogFormat.Line(12, 4242, Start, TimeSpan.FromMilliseconds(1234.5), 1, null);
-            Assert.Equal("13\t4242\t2026-11-22T06:05:04.321Z\t1.235\t1\tSucceeded\t", line);
+            Assert.Equal("13\t4242\t2026-11-22T06:05:04.321Z\t1.235\t1\tSucceeded\t\tlocalhost", line);
             Assert.Equal(JobLogFormat.Header.Split('\t').Length, line.Split('\t').Length);
         }
 
@@ -32,8 +32,8 @@ namespace ProcessPool.Engine.Tests
             var error = new RemoteItemException("System.IO.IOException", "bad\tthing\r\nhappened in C:\\dir", null, null);
             string line = JobLogFormat.Line(3, 99, Start, TimeSpan.FromSeconds(2), 3, error);
             Assert.DoesNotContain('\n', line);
-            Assert.Equal(7, line.Split('\t').Length);
-            Assert.EndsWith("\t3\tFailed\tSystem.IO.IOException: bad\\tthing\\r\\nhappened in C:\\\\dir", line);
+            Assert.Equal(8, line.Split('\t').Length);
+            Assert.EndsWith("\t3\tFailed\tSystem.IO.IOException: bad\\tthing\\r\\nhappened in C:\\\\dir\tlocalhost", line);
         }
 
         [Fact]
@@ -43,7 +43,7 @@ namespace ProcessPool.Engine.Tests
             error.NameItem(ItemNames.ShortForm("beta"));
             string line = JobLogFormat.Line(1, 7, Start, TimeSpan.FromSeconds(1), 1, error);
             Assert.StartsWith("2\t7\t", line);
-            Assert.EndsWith("\tTimedOut\tItem #2 ('beta') ran longer than 1 s; worker 2 (pid 7) was killed and replaced.", line);
+            Assert.EndsWith("\tTimedOut\tItem #2 ('beta') ran longer than 1 s; worker 2 (pid 7) was killed and replaced.\tlocalhost", line);
         }
 
         [Theory]

@@ -23,7 +23,7 @@ namespace ProcessPool.Commands
 
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
 
-        /// <summary>Number of worker processes; the processor count when omitted. -ThrottleLimit is another name for it.</summary>
+        /// <summary>Number of local worker processes; the processor count when omitted, none when only -HostName is given. -ThrottleLimit is another name for it.</summary>
         [Parameter(Position = 0)]
         [Alias("ThrottleLimit")]
         [ValidateRange(1, PoolRegistry.MaxDefaultSize)]
@@ -53,6 +53,51 @@ namespace ProcessPool.Commands
         [Parameter]
         [ValidateRange(0.1, 3600)]
         public double ShutdownTimeoutSeconds { get; set; }
+
+        /// <summary>Remote hosts whose workers join the pool, reached with the system OpenSSH client: <c>host</c>, <c>user@host</c>, <c>host:port</c>.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? HostName { get; set; }
+
+        /// <summary>Workers on each remote host. Default 2 (see the help: not yet the host's processor count).</summary>
+        [Parameter]
+        [ValidateRange(1, 1024)]
+        public int WorkersPerHost { get; set; } = DefaultWorkersPerHost;
+
+        /// <summary>
+        /// Two workers per host by default: enough to overlap one worker's round trip with the other's work, few enough
+        /// not to overload a host nobody sized. The host's processor count, asked at handshake, is not done yet.
+        /// </summary>
+        public const int DefaultWorkersPerHost = 2;
+
+        /// <summary>User name for hosts that name none; ssh's default (its configuration, else the local user) when omitted.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? UserName { get; set; }
+
+        /// <summary>Private key file for ssh (<c>-i</c>); ssh's own keys and agent when omitted.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFilePath { get; set; }
+
+        /// <summary>Port for hosts that name none; ssh's default (22 or the configuration's) when omitted.</summary>
+        [Parameter]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; }
+
+        /// <summary>Extra ssh options (<c>ssh -o Name=Value</c>), for example <c>@{ UserKnownHostsFile = '~/pool_known_hosts' }</c>.</summary>
+        [Parameter]
+        public System.Collections.Hashtable? Options { get; set; }
+
+        /// <summary>Milliseconds ssh may take to connect (<c>ConnectTimeout</c>, rounded up to whole seconds).</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int ConnectingTimeout { get; set; }
+
+        /// <summary>The PowerShell 7 command on the remote hosts; <c>pwsh</c> on the remote PATH when omitted.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? RemotePowerShell { get; set; }
 
         /// <summary>Modules every worker imports when it starts: names, or paths (relative paths are resolved against the current location).</summary>
         [Parameter(ParameterSetName = ScriptSet)]
@@ -116,7 +161,9 @@ namespace ProcessPool.Commands
             if (!PoolRegistry.IsNameFree(name)) ThrowTerminatingError(ErrorRecords.NameInUse(name));
 
             PoolOptions options;
-            try { options = PoolFactory.Options(name, Size, ScriptSetup(), MethodSetup()); }
+            var remote = RemoteGroups();
+            int localSize = remote.Count > 0 && !MyInvocation.BoundParameters.ContainsKey(nameof(Size)) ? 0 : Size;
+            try { options = PoolFactory.Options(name, localSize, ScriptSetup(), MethodSetup(), remote); }
             catch (BrokenPoolException broken) { ThrowTerminatingError(ErrorRecords.MapFault(broken, name)); return; }
             if (MaxTasksPerWorker > 0) options.MaxTasksPerWorker = MaxTasksPerWorker;
             if (MaxWorkerMemoryMB > 0) options.MaxWorkerMemoryBytes = MaxWorkerMemoryMB * 1024 * 1024;
@@ -134,7 +181,8 @@ namespace ProcessPool.Commands
             }
             try
             {
-                WaitForFirstWorker(pool, name, events);
+                if (remote.Count > 0) WaitForHosts(pool, name, events);
+                else WaitForFirstWorker(pool, name, events);
             }
             catch (Exception error)
             {
@@ -166,6 +214,62 @@ namespace ProcessPool.Commands
                     throw new BrokenPoolException($"The pool '{name}' started no worker within {pool.Options.StartTimeout.TotalSeconds:0} s.");
             }
             events.Drain(WriteVerbose);
+        }
+
+        /// <summary>
+        /// Waits until every host has a ready worker or has failed, reports each failed host as a non-terminating error
+        /// (its name and ssh's own message), and fails when no host can run workers.
+        /// </summary>
+        private void WaitForHosts(WorkerPool pool, string name, PoolEventRelay events)
+        {
+            var deadline = DateTime.UtcNow + pool.Options.StartTimeout + TimeSpan.FromSeconds(10);
+            while (true)
+            {
+                events.Drain(WriteVerbose);
+                if (_stop.IsCancellationRequested) throw new PipelineStoppedException();
+                var hosts = pool.GetHostStats();
+                if (hosts.All(h => h.State == "Up" || h.State == "Failed" || (h.Starting == 0 && h.LastError != null))) break;
+                if (DateTime.UtcNow > deadline) break;
+                try { pool.WaitForWorkers(TimeSpan.FromMilliseconds(100), pool.Size); }
+                catch (BrokenPoolException) { break; }
+            }
+            events.Drain(WriteVerbose);
+            var final = pool.GetHostStats();
+            // With some host up, each failed host is its own non-terminating error; with none, one terminating error names them all.
+            if (final.Any(h => h.State == "Up"))
+            {
+                foreach (var host in final.Where(h => h.State != "Up" && h.LastError != null))
+                    WriteError(ErrorRecords.HostFailed(host.HostName, host.LastError!));
+            }
+            else
+                throw new BrokenPoolException($"The pool '{name}' cannot start workers on any host: " +
+                    string.Join("; ", final.Select(h => $"{h.HostName}: {h.LastError ?? "no worker ready within " + pool.Options.StartTimeout.TotalSeconds.ToString("0") + " s"}")));
+        }
+
+        private List<WorkerGroup> RemoteGroups()
+        {
+            if (HostName == null) return new List<WorkerGroup>();
+            var ssh = new SshSettings();
+            if (KeyFilePath != null) ssh.KeyFilePath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFilePath);
+            if (ConnectingTimeout > 0) ssh.ConnectTimeout = TimeSpan.FromMilliseconds(ConnectingTimeout);
+            if (Options != null)
+                foreach (System.Collections.DictionaryEntry pair in Options)
+                    ssh.Options[Convert.ToString(pair.Key, System.Globalization.CultureInfo.InvariantCulture) ?? ""] =
+                        Convert.ToString(pair.Value is PSObject pso ? pso.BaseObject : pair.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+            try
+            {
+                return RemoteWorkers.Groups(HostName, WorkersPerHost, ssh, UserName, Port > 0 ? Port : null, RemotePowerShell);
+            }
+            catch (ArgumentException refused)
+            {
+                ThrowTerminatingError(ErrorRecords.RemoteRefused(refused, HostName));
+                return null!;
+            }
+            catch (BrokenPoolException noSsh)
+            {
+                ThrowTerminatingError(ErrorRecords.MapFault(noSsh, HostName));
+                return null!;
+            }
         }
 
         /// <summary>Ctrl+C while the workers start: the pool is torn down.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using ProcessPool.Commands.Worker;
 using ProcessPool.Engine;
 using ProcessPool.Engine.Methods;
@@ -23,13 +24,25 @@ namespace ProcessPool.Commands
             return options;
         }
 
-        /// <summary>Options for a pool; every worker opens its script runspace at start (so the pool is warm) and runs the method initializer when one is given.</summary>
         /// <summary>For tests only (set through reflection): a lower frame limit for pools created from now on, so limits can be tested without 256 MiB values.</summary>
         internal static int? MaxFrameBytesOverride { get; set; }
 
-        public static PoolOptions Options(string name, int size, ScriptSetup script, MethodSetup? method)
+        /// <summary>Options for a pool; every worker opens its script runspace at start (so the pool is warm) and runs the method initializer when one is given.</summary>
+        public static PoolOptions Options(string name, int size, ScriptSetup script, MethodSetup? method) =>
+            Options(name, size, script, method, null);
+
+        /// <summary>Options for a pool of <paramref name="size"/> local workers (none when 0) and the <paramref name="remote"/> hosts' workers.</summary>
+        public static PoolOptions Options(string name, int size, ScriptSetup script, MethodSetup? method, IReadOnlyList<WorkerGroup>? remote)
         {
-            var options = new PoolOptions(Launch()) { Name = name, Size = size };
+            PoolOptions options;
+            if (remote == null || remote.Count == 0) options = new PoolOptions(Launch()) { Name = name, Size = size };
+            else
+            {
+                var groups = new List<WorkerGroup>();
+                if (size > 0) groups.Add(new WorkerGroup(Launch(), size));
+                groups.AddRange(remote);
+                options = new PoolOptions(groups) { Name = name };
+            }
             if (MaxFrameBytesOverride is int limit) options.MaxFrameBytes = limit;
             options.RunnerSetup[ScriptWorkerHost.ScriptKind] = script.Encode();
             if (method != null) options.RunnerSetup[WorkerMain.MethodKind] = method.Encode();

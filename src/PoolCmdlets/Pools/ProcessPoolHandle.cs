@@ -85,7 +85,10 @@ namespace ProcessPool.Commands
         /// <summary>Seconds a worker has to run its finalizer and exit when it is retired or the pool is removed.</summary>
         public double ShutdownTimeoutSeconds => Pool.Options.ShutdownTimeout.TotalSeconds;
 
-        /// <summary>The executable each worker runs.</summary>
+        /// <summary>Per host (local workers are <c>localhost</c>): workers, busy, idle, items done, workers lost, state and the last start failure.</summary>
+        public IReadOnlyList<HostStats> Hosts => Pool.GetHostStats();
+
+        /// <summary>The executable each worker runs (ssh for a pool of remote hosts only).</summary>
         public string WorkerExecutable => Pool.Options.Launch.FileName;
 
         /// <summary>Process ids of every worker the pool ever started (for leak checks).</summary>

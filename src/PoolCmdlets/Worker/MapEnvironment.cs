@@ -16,7 +16,12 @@ namespace ProcessPool.Commands.Worker
     internal sealed class MapEnvironment
     {
         /// <summary>Variables the engine gives a worker for its own use: a map neither sends nor changes them.</summary>
-        internal static readonly string[] WorkerOwned = { ProcessPool.Engine.Worker.ParentWatch.ParentPidVariable };
+        internal static readonly string[] WorkerOwned = { ProcessPool.Engine.Worker.ParentWatch.ParentPidVariable, RemoteWorkerVariable };
+
+        /// <summary>Set to 1 by the remote bootstrap: a worker on another host keeps its own environment (the caller's PATH or HOME mean nothing there).</summary>
+        internal const string RemoteWorkerVariable = "PROCESSPOOL_REMOTE_WORKER";
+
+        private static readonly bool IsRemoteWorker = Environment.GetEnvironmentVariable(RemoteWorkerVariable) == "1";
 
         private static readonly StringComparer NameComparer =
             RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
@@ -54,10 +59,10 @@ namespace ProcessPool.Commands.Worker
             _baselineDirectory = Directory.GetCurrentDirectory();
         }
 
-        /// <summary>The environment a map runs with: the caller's, with the setup's changes on top; null when the caller sent none.</summary>
+        /// <summary>The environment a map runs with: the caller's, with the setup's changes on top; null (the worker's own) when the caller sent none or the worker runs on another host.</summary>
         public Dictionary<string, string>? ForMap(IDictionary? caller)
         {
-            if (caller == null) return null;
+            if (caller == null || IsRemoteWorker) return null;
             var result = new Dictionary<string, string>(NameComparer);
             foreach (DictionaryEntry entry in caller)
             {

@@ -14,7 +14,7 @@ namespace ProcessPool.Engine.Diagnostics
     public static class JobLogFormat
     {
         /// <summary>The first line of every log.</summary>
-        public const string Header = "Seq\tWorkerPid\tStartUtc\tSeconds\tAttempts\tOutcome\tError";
+        public const string Header = "Seq\tWorkerPid\tStartUtc\tSeconds\tAttempts\tOutcome\tError\tHost";
 
         /// <summary>How an item ended, as the Outcome column spells it.</summary>
         public static string Outcome(Exception? error) => error switch
@@ -27,14 +27,16 @@ namespace ProcessPool.Engine.Diagnostics
 
         /// <summary>The line for one result.</summary>
         public static string Line(ItemResult result) =>
-            Line(result.Sequence, result.ProcessId, result.StartedUtc, result.Duration, result.Attempts, result.Error);
+            Line(result.Sequence, result.ProcessId, result.StartedUtc, result.Duration, result.Attempts, result.Error, result.HostName);
 
         /// <summary>
         /// The line for one item (<paramref name="sequence"/> from 0, as <see cref="ItemResult.Sequence"/>): its position in the input (from 1, the "item #3" of error messages), the worker's pid (0 when no worker ran it), the
-        /// start of its last attempt (ISO 8601, UTC), its run time in seconds, attempts, outcome and the error message
-        /// (tabs and line breaks escaped so each item stays on one line).
+        /// start of its last attempt (ISO 8601, UTC), its run time in seconds, attempts, outcome, the error message
+        /// (tabs and line breaks escaped so each item stays on one line) and the worker's host (<c>localhost</c>, or the
+        /// remote host as the pool names it; last, so readers of the older seven columns keep working). For a remote
+        /// worker the pid is its local ssh client's.
         /// </summary>
-        public static string Line(long sequence, int processId, DateTime startedUtc, TimeSpan duration, int attempts, Exception? error)
+        public static string Line(long sequence, int processId, DateTime startedUtc, TimeSpan duration, int attempts, Exception? error, string? hostName = null)
         {
             var line = new StringBuilder(96);
             line.Append((sequence + 1).ToString(CultureInfo.InvariantCulture)).Append('\t');
@@ -44,6 +46,8 @@ namespace ProcessPool.Engine.Diagnostics
             line.Append(attempts.ToString(CultureInfo.InvariantCulture)).Append('\t');
             line.Append(Outcome(error)).Append('\t');
             if (error != null) Escape(line, ErrorText(error));
+            line.Append('\t');
+            Escape(line, hostName ?? WorkerGroup.LocalHostName);
             return line.ToString();
         }
 

@@ -7,8 +7,9 @@ namespace ProcessPool.Engine
     public sealed class ItemResult
     {
         internal ItemResult(long sequence, object? tag, IReadOnlyList<OutputRecord> records, Exception? error,
-            int workerId, int processId, DateTime startedUtc, TimeSpan duration, int attempts)
+            int workerId, int processId, DateTime startedUtc, TimeSpan duration, int attempts, string? hostName = null)
         {
+            HostName = hostName ?? WorkerGroup.LocalHostName;
             Sequence = sequence;
             Tag = tag;
             Records = records;
@@ -40,6 +41,9 @@ namespace ProcessPool.Engine
 
         /// <summary>Process id of that worker (0 when none did).</summary>
         public int ProcessId { get; }
+
+        /// <summary>Where that worker ran: <c>localhost</c>, or the remote host as the pool names it.</summary>
+        public string HostName { get; }
 
         /// <summary>When the final attempt started.</summary>
         public DateTime StartedUtc { get; }

@@ -292,7 +292,7 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>Completes a batch of items that succeeded on one worker, under one lock and with one wake-up.</summary>
-        internal void ItemsSucceeded(List<CompletedItem> items, int workerId, int processId, DateTime receivedUtc)
+        internal void ItemsSucceeded(List<CompletedItem> items, int workerId, int processId, DateTime receivedUtc, string? hostName = null)
         {
             lock (_sync)
             {
@@ -303,7 +303,7 @@ namespace ProcessPool.Engine
                     if (slot.State != Pending) continue;
                     slot.Attempts++;
                     var duration = TimeSpan.FromTicks(item.Micros * 10);
-                    CompleteLocked(item.Sequence, ref slot, new ItemResult(item.Sequence, slot.Tag, item.Records, null, workerId, processId, receivedUtc - duration, duration, slot.Attempts), pulse: false);
+                    CompleteLocked(item.Sequence, ref slot, new ItemResult(item.Sequence, slot.Tag, item.Records, null, workerId, processId, receivedUtc - duration, duration, slot.Attempts, hostName), pulse: false);
                 }
                 _progress.Record(Stopwatch.GetTimestamp(), items.Count);
                 PulseLocked();
@@ -312,7 +312,7 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>An item failed (error or timeout); returns a chunk to run it again while retries remain, else reports the failure.</summary>
-        internal Chunk? ItemFailed(long sequence, byte[] item, Exception error, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration)
+        internal Chunk? ItemFailed(long sequence, byte[] item, Exception error, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration, string? hostName = null)
         {
             lock (_sync)
             {
@@ -320,7 +320,7 @@ namespace ProcessPool.Engine
                 if (_stopped || slot.State != Pending) return null;
                 slot.Attempts++;
                 if (slot.Attempts <= Options.RetryCount) return new Chunk(this, new[] { sequence }, new[] { item });
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, error, workerId, processId, started, duration, slot.Attempts));
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, error, workerId, processId, started, duration, slot.Attempts, hostName));
             }
             CheckDone();
             return null;
@@ -331,8 +331,9 @@ namespace ProcessPool.Engine
         /// (exit code, crash signal, garbled stream) counts under <see cref="MapOptions.MaxCrashesPerItem"/>; a
         /// signal from <paramref name="outside"/> counts, under <see cref="MapOptions.MaxKillsPerItem"/>, only when
         /// it ended a run of the item alone (<paramref name="isolated"/>). <paramref name="error"/> gets the count.
+        /// <paramref name="hostName"/> is the worker's host, for the result (null for a local worker).
         /// </summary>
-        internal Chunk? ItemCrashed(long sequence, byte[] item, bool isolated, bool outside, Func<int, WorkerTerminatedException> error, int workerId, int processId, DateTime started, TimeSpan duration)
+        internal Chunk? ItemCrashed(long sequence, byte[] item, bool isolated, bool outside, Func<int, WorkerTerminatedException> error, int workerId, int processId, DateTime started, TimeSpan duration, string? hostName = null)
         {
             lock (_sync)
             {
@@ -352,7 +353,7 @@ namespace ProcessPool.Engine
                     if (slot.Crashes < Options.MaxCrashesPerItem) return new Chunk(this, new[] { sequence }, new[] { item }, isolated: true);
                     times = slot.Crashes;
                 }
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(times), workerId, processId, started, duration, slot.Attempts));
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(times), workerId, processId, started, duration, slot.Attempts, hostName));
             }
             CheckDone();
             return null;

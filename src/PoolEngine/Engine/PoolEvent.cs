@@ -25,6 +25,8 @@ namespace ProcessPool.Engine
         FinalizerFailed,
         /// <summary>A pool broken by a cause that may pass (workers that kept failing to start on their own) tries again for a new map.</summary>
         PoolRecovered,
+        /// <summary>A remote host was left out of the pool: its workers could not start (the message names the host and ssh's reason).</summary>
+        HostFailed,
     }
 
     /// <summary>One event in a pool's life.</summary>

@@ -9,7 +9,21 @@ namespace ProcessPool.Engine
         /// <summary>Creates options for workers started by <paramref name="launch"/>.</summary>
         public PoolOptions(WorkerLaunch launch) => Launch = launch ?? throw new ArgumentNullException(nameof(launch));
 
-        /// <summary>How each worker is started.</summary>
+        /// <summary>Creates options for a pool made of <paramref name="groups"/> (local workers, remote hosts); its size is their sum.</summary>
+        public PoolOptions(IEnumerable<WorkerGroup> groups)
+        {
+            Groups = new List<WorkerGroup>(groups ?? throw new ArgumentNullException(nameof(groups)));
+            if (Groups.Count == 0) throw new ArgumentException("A pool needs at least one group of workers.", nameof(groups));
+            Launch = Groups[0].Launch;
+            int size = 0;
+            foreach (var group in Groups) size += group.Size;
+            Size = size;
+        }
+
+        /// <summary>The groups of workers given to the constructor, or empty when the pool is one group of <see cref="Size"/> workers started by <see cref="Launch"/>.</summary>
+        public IReadOnlyList<WorkerGroup> Groups { get; } = Array.Empty<WorkerGroup>();
+
+        /// <summary>How each worker is started (with <see cref="Groups"/>, the first group's launch).</summary>
         public WorkerLaunch Launch { get; }
 
         /// <summary>A name for messages and lookups.</summary>
@@ -52,6 +66,12 @@ namespace ProcessPool.Engine
         internal void Validate()
         {
             if (Size < 1) throw new ArgumentOutOfRangeException(nameof(Size), Size, "A pool needs at least one worker.");
+            if (Groups.Count > 0)
+            {
+                int sum = 0;
+                foreach (var group in Groups) sum += group.Size;
+                if (Size != sum) throw new ArgumentException($"Size ({Size}) must be the sum of the groups' sizes ({sum}).", nameof(Size));
+            }
             if (MaxTasksPerWorker is int tasks && tasks < 1) throw new ArgumentOutOfRangeException(nameof(MaxTasksPerWorker));
             if (MaxWorkerMemoryBytes is long bytes && bytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxWorkerMemoryBytes));
             if (ShutdownTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout));

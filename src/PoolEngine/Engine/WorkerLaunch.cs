@@ -4,7 +4,7 @@ using System.Text;
 
 namespace ProcessPool.Engine
 {
-    /// <summary>How to start one worker process: the engine never hard-codes an executable, so the same pool runs a .NET host, PowerShell, or (later) ssh.</summary>
+    /// <summary>How to start one worker process: the engine never hard-codes an executable, so the same pool runs a .NET host, PowerShell, or ssh reaching either on another host.</summary>
     public sealed class WorkerLaunch
     {
         /// <summary>Creates a launch description.</summary>
@@ -25,6 +25,16 @@ namespace ProcessPool.Engine
 
         /// <summary>Working directory, or null for the parent's.</summary>
         public string? WorkingDirectory { get; set; }
+
+        /// <summary>The remote host this launch reaches through ssh (as shown in messages), or null for a local worker.</summary>
+        public string? HostName { get; set; }
+
+        /// <summary>An exchange on the raw streams before the protocol starts (for ssh: shipping the worker assemblies), or null.</summary>
+        public IWorkerPreamble? Preamble { get; set; }
+
+        /// <summary>The transport that runs this launch: an ssh child for a remote host, a plain child process otherwise.</summary>
+        internal Transport.IWorkerTransport CreateTransport(Action<string> onErrorLine, Action<Exception>? onRelayFailed = null) =>
+            HostName != null ? new Transport.SshTransport(this, onErrorLine, onRelayFailed) : new Transport.ProcessTransport(this, onErrorLine, onRelayFailed);
 
         /// <summary>The arguments as one command line, quoted so that both the Windows and the .NET-on-Unix parsers split it back into <see cref="Arguments"/>.</summary>
         public string CommandLine()

@@ -24,6 +24,7 @@ namespace ProcessPool.Engine
     public sealed class WorkerPool : IDisposable
     {
         private readonly PoolOptions _options;
+        private readonly IReadOnlyList<WorkerGroup> _groups;
         private readonly object _gate = new object();
         private readonly List<WorkerProcess> _workers = new List<WorkerProcess>();
         private readonly LinkedList<Chunk> _ready = new LinkedList<Chunk>();
@@ -56,6 +57,7 @@ namespace ProcessPool.Engine
         {
             options.Validate();
             _options = options;
+            _groups = options.Groups.Count > 0 ? options.Groups : new[] { new WorkerGroup(options.Launch, options.Size) };
             _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
             if (options.StartEagerly)
             {
@@ -135,6 +137,22 @@ namespace ProcessPool.Engine
                 int idle = _workers.Count(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
                 return new PoolStats(_state, _options.Size, starting, busy, idle, _itemsCompleted, _workersStarted, _workersLost, _workersRecycled, _maps.Count);
             }
+        }
+
+        /// <summary>Per host (local workers are <c>localhost</c>): workers, items done, losses and whether the pool still uses it.</summary>
+        public IReadOnlyList<HostStats> GetHostStats()
+        {
+            lock (_gate) return _groups.Select(HostStatsLocked).ToList();
+        }
+
+        private HostStats HostStatsLocked(WorkerGroup group)
+        {
+            var workers = _workers.Where(w => w.Group == group).ToList();
+            int starting = workers.Count(w => w.State == WorkerState.Starting);
+            int busy = workers.Count(w => w.State != WorkerState.Starting && w.InFlight.Count > 0);
+            int idle = workers.Count(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
+            string state = group.Down ? "Failed" : workers.Any(w => w.State == WorkerState.Ready) ? "Up" : starting > 0 ? "Starting" : "Idle";
+            return new HostStats(group.HostName, group.Size, starting, busy, idle, group.ItemsCompleted, group.WorkersLost, state, group.LastError);
         }
 
         /// <summary>Blocks until <paramref name="count"/> workers are ready (default: all); false on timeout. Throws when the pool is broken.</summary>
@@ -386,6 +404,7 @@ namespace ProcessPool.Engine
 
         internal void OnHello(WorkerProcess worker, HelloMessage hello)
         {
+            worker.RemoteProcessId = hello.ProcessId;
             worker.SendSetup(new SetupMessage(worker.Id, (int)_options.HeartbeatInterval.TotalMilliseconds, new Dictionary<string, byte[]>(_options.RunnerSetup),
                 _options.MaxWorkerMemoryBytes ?? 0));
         }
@@ -399,6 +418,7 @@ namespace ProcessPool.Engine
                 worker.LastActivityTicks = Stopwatch.GetTimestamp();
                 _consecutiveStartFailures = 0;
                 _restartBackoffMs = 0;
+                worker.Group.ConsecutiveStartFailures = 0;
                 Raise(PoolEventKind.WorkerReady, worker, $"{worker.Describe()} is ready ({Elapsed(worker.StartedTicks)} ms after launch).");
                 Monitor.PulseAll(_gate);
                 DispatchLocked();
@@ -425,6 +445,7 @@ namespace ProcessPool.Engine
                 worker.CurrentItemStartTicks = now;
                 _itemsCompleted += chunk.Count;
                 bool overCeiling = _options.MaxWorkerMemoryBytes is long maxBytes && workingSet > maxBytes;
+                worker.Group.ItemsCompleted += chunk.Count;
                 if (worker.State == WorkerState.Ready)
                 {
                     if (_options.MaxTasksPerWorker is int maxTasks && worker.ItemsDone >= maxTasks)
@@ -492,7 +513,18 @@ namespace ProcessPool.Engine
                 string how = DescribeExit(exitCode, signal);
                 if (state == WorkerState.Starting)
                 {
-                    OnStartFailedLocked(worker, StartFailure.Classify(kill, failure, exitCode, signal), failure, how);
+                    var kind = StartFailure.Classify(kill, failure, exitCode, signal);
+                    // A remote host's own failures (unreachable, authentication, no PowerShell, start timeout) count against
+                    // that host; a start the pool stopped, or a kill from outside, is handled as for a local worker.
+                    if (worker.Group.IsRemote && kind != StartFailureKind.ByPool && kind != StartFailureKind.Outside)
+                    {
+                        string why = kind == StartFailureKind.TimedOut
+                            ? $"it did not finish starting within {_options.StartTimeout.TotalSeconds:0.###} s and was killed ({failure?.Message})"
+                            : failure?.Message ?? $"it exited during start ({how})";
+                        Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} failed to start: {why}");
+                        OnRemoteStartFailedLocked(worker.Group, why, failure);
+                    }
+                    else OnStartFailedLocked(worker, kind, failure, how);
                 }
                 else if (state == WorkerState.Retiring && lost.Count == 0 && kill == KillReason.None)
                 {
@@ -507,6 +539,7 @@ namespace ProcessPool.Engine
                 else if (kill != KillReason.Terminated && kill != KillReason.Cancelled)
                 {
                     _workersLost++;
+                    worker.Group.WorkersLost++;
                     string cause = failure is ProtocolException ? $"protocol error: {failure.Message}" : how;
                     Raise(PoolEventKind.WorkerLost, worker, $"{worker.Describe()} was lost ({cause}); {lost.Sum(c => c.Count - c.NextIndex)} unfinished items are rescheduled.");
                 }
@@ -575,6 +608,24 @@ namespace ProcessPool.Engine
                     transient: kind != StartFailureKind.Setup);
         }
 
+        /// <summary>
+        /// A remote host whose workers fail to start, each slot at least once (two starts for a one-worker host), with none
+        /// of its workers ready, is given up: its work runs on the other hosts. The pool breaks when no host is left.
+        /// </summary>
+        private void OnRemoteStartFailedLocked(WorkerGroup group, string why, Exception? failure)
+        {
+            Debug.Assert(Monitor.IsEntered(_gate));
+            group.ConsecutiveStartFailures++;
+            group.LastError = why;
+            if (group.Down || _state != PoolState.Running) return;
+            if (group.ConsecutiveStartFailures < Math.Max(2, group.Size) || _workers.Any(w => w.Group == group && w.State == WorkerState.Ready)) return;
+            group.Down = true;
+            Raise(PoolEventKind.HostFailed, null, $"Host {group.HostName} is left out of the pool '{Name}': {why}");
+            if (_groups.All(g => g.Down))
+                BreakLocked(new BrokenPoolException($"The pool '{Name}' has no host left: {string.Join("; ", _groups.Select(g => g.HostName + ": " + g.LastError))}", failure),
+                    transient: false);
+        }
+
         /// <summary>Decides the fate of the item a worker was running when it died; returns a chunk to re-run it, or null when it was reported or needs nothing.</summary>
         private Chunk? Blame(WorkerProcess worker, KillReason kill, long timedOut, Chunk chunk, int index, Exception? failure, int? exitCode, int? signal)
         {
@@ -588,7 +639,7 @@ namespace ProcessPool.Engine
                     var timeout = chunk.Map.Options.ItemTimeout ?? TimeSpan.Zero;
                     return chunk.Map.ItemFailed(sequence, item,
                         new ItemTimeoutException(sequence, $"ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
-                        Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran);
+                        Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran, worker.Group.HostName);
                 default:
                     bool garbled = failure is ProtocolException { StreamEnded: false };
                     // A signal that usually comes from outside (a user, a supervisor, the OOM killer) is weak evidence:
@@ -600,7 +651,7 @@ namespace ProcessPool.Engine
                         times => new WorkerTerminatedException(sequence, outside
                             ? $"was killed each of the {times} times it ran alone: {worker.Describe()} ended with {how}."
                             : $"killed its worker every time it ran: {worker.Describe()} ended with {how}.", exitCode, signal),
-                        worker.Id, worker.ProcessId, now - ran, ran);
+                        worker.Id, worker.ProcessId, now - ran, ran, worker.Group.HostName);
             }
         }
 
@@ -743,7 +794,7 @@ namespace ProcessPool.Engine
         }
 
         /// <summary>
-        /// Starts workers up to the pool's size when there is work (or <paramref name="force"/>), and replaces workers
+        /// Starts workers up to each group's size (a remote group given up excepted) when there is work (or <paramref name="force"/>), and replaces workers
         /// killed from outside while starting even without work, once their backoff has passed (the timer comes back
         /// for them then).
         /// </summary>
@@ -758,15 +809,23 @@ namespace ProcessPool.Engine
                 ArmTimerLocked(_restartAfterTicks);
                 return;
             }
-            int live = _workers.Count(w => w.State == WorkerState.Starting || w.State == WorkerState.Ready);
-            int target = work ? _options.Size : Math.Min(_options.Size, live + _pendingRestarts);
+            // Each group is kept at its size when there is work; without work only the workers killed while starting
+            // are replaced, in whichever groups are short of workers.
+            int restarts = _pendingRestarts;
             _pendingRestarts = 0;
-            for (int i = live; i < target; i++)
+            foreach (var group in _groups)
             {
-                var worker = new WorkerProcess(this, _options, ++_nextWorkerId);
-                _workers.Add(worker);
-                _workersStarted++;
-                ThreadPool.QueueUserWorkItem(_ => StartWorker(worker));
+                if (group.Down) continue;
+                int live = _workers.Count(w => w.Group == group && (w.State == WorkerState.Starting || w.State == WorkerState.Ready));
+                int target = work ? group.Size : Math.Min(group.Size, live + restarts);
+                if (!work) restarts -= Math.Max(0, target - live);
+                for (int i = live; i < target; i++)
+                {
+                    var worker = new WorkerProcess(this, _options, ++_nextWorkerId, group);
+                    _workers.Add(worker);
+                    _workersStarted++;
+                    ThreadPool.QueueUserWorkItem(_ => StartWorker(worker));
+                }
             }
         }
 
@@ -780,7 +839,7 @@ namespace ProcessPool.Engine
                     lock (_gate)
                     {
                         _everStarted.Add(worker.ProcessId);
-                        Raise(PoolEventKind.WorkerStarting, worker, $"{worker.Describe()} launched: {_options.Launch.FileName}.");
+                        Raise(PoolEventKind.WorkerStarting, worker, $"{worker.Describe()} launched: {worker.Group.Launch.FileName}.");
                         RearmTimerLocked(); // its start timeout is due
                     }
                 }

@@ -15,7 +15,8 @@ namespace ProcessPool.Engine
     /// <summary>
     /// One worker process as the parent sees it. Three threads serve it: a writer that drains <c>_outbox</c> into the
     /// worker's stdin, a reader that turns its stdout frames into pool callbacks, and a stderr reader that relays its
-    /// console output as lines of bounded length (<see cref="OutputLines"/>).
+    /// console output as lines of bounded length (<see cref="OutputLines"/>). The process and its streams are a
+    /// transport (<see cref="Transport.IWorkerTransport"/>): a local child, or an ssh child reaching a worker on another host.
     /// Scheduling fields (<see cref="State"/>, <see cref="InFlight"/>, <see cref="Kill"/>, <see cref="TimedOutSequence"/>)
     /// are guarded by the pool's lock (<see cref="WorkerPool.Gate"/>); no exception escapes the threads this class starts.
     /// </summary>
@@ -25,22 +26,24 @@ namespace ProcessPool.Engine
         private readonly PoolOptions _options;
         private readonly BlockingCollection<Outgoing> _outbox = new BlockingCollection<Outgoing>();
         private readonly HashSet<int> _definedMaps = new HashSet<int>();
-        private volatile Process? _process;
+        private volatile Transport.IWorkerTransport? _transport;
         private long _currentItemStartTicks;
-        /// <summary>Windows: the job object that ends the worker's leftovers (null elsewhere). Set before the I/O threads start.</summary>
-        private KillOnCloseJob? _job;
         /// <summary>Unix: the worker said hello as the leader of its own process group, so its leftovers can be found by group. Reader thread only.</summary>
         private bool _leadsGroup;
 
-        public WorkerProcess(WorkerPool pool, PoolOptions options, int id)
+        public WorkerProcess(WorkerPool pool, PoolOptions options, int id, WorkerGroup group)
         {
             _pool = pool;
             _options = options;
             Id = id;
+            Group = group;
             StartedTicks = LastActivityTicks = Stopwatch.GetTimestamp();
         }
 
         public int Id { get; }
+        public WorkerGroup Group { get; }
+        /// <summary>The worker's own pid as its hello gave it: on a remote host, not the local ssh's.</summary>
+        public int RemoteProcessId { get; set; }
         public int ProcessId { get; private set; }
         public WorkerState State { get; set; } = WorkerState.Starting;
         public Queue<Chunk> InFlight { get; } = new Queue<Chunk>();
@@ -72,40 +75,19 @@ namespace ProcessPool.Engine
             set => Interlocked.Exchange(ref _currentItemStartTicks, value);
         }
 
-        public string Describe() => ProcessId > 0 ? $"worker {Id} (pid {ProcessId})" : $"worker {Id}";
+        public string Describe() =>
+            !Group.IsRemote ? (ProcessId > 0 ? $"worker {Id} (pid {ProcessId})" : $"worker {Id}")
+            : RemoteProcessId > 0 ? $"worker {Id} on {Group.HostName} (pid {RemoteProcessId} there, ssh pid {ProcessId})"
+            : ProcessId > 0 ? $"worker {Id} on {Group.HostName} (ssh pid {ProcessId})" : $"worker {Id} on {Group.HostName}";
 
         /// <summary>Launches the process and its I/O threads; throws when the executable cannot be started.</summary>
         public void Start()
         {
-            var launch = _options.Launch;
-            var info = new ProcessStartInfo(launch.FileName, launch.CommandLine())
-            {
-                UseShellExecute = false,
-                CreateNoWindow = true,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            if (launch.WorkingDirectory != null) info.WorkingDirectory = launch.WorkingDirectory;
-            foreach (var pair in launch.Environment) info.Environment[pair.Key] = pair.Value;
-            info.Environment[Worker.ParentWatch.ParentPidVariable] = Process.GetCurrentProcess().Id.ToString();
-
-            var process = new Process { StartInfo = info };
-            try
-            {
-                process.Start();
-            }
-            catch (Exception error)
-            {
-                process.Dispose();
-                throw new BrokenPoolException($"Could not start worker executable '{launch.FileName}': {error.Message}", error);
-            }
-            _process = process;
-            ProcessId = process.Id;
-            _job = KillOnCloseJob.TryCreate(process);
-            // Not BeginErrorReadLine: the runtime's line reader holds a line without a break whole, however long it gets.
-            var stderr = process.StandardError;
-            new Thread(() => RelayStderr(stderr)) { IsBackground = true, Name = $"ProcessPool stderr {Id}" }.Start();
+            var transport = Group.Launch.CreateTransport(line => _pool.OnWorkerOutput(this, line),
+                error => _pool.Fault(error, $"the stderr reader of {Describe()}"));
+            transport.Start();
+            _transport = transport;
+            ProcessId = transport.ProcessId;
             new Thread(WriteLoop) { IsBackground = true, Name = $"ProcessPool writer {Id}" }.Start();
             new Thread(ReadLoop) { IsBackground = true, Name = $"ProcessPool reader {Id}" }.Start();
         }
@@ -133,8 +115,7 @@ namespace ProcessPool.Engine
         public void KillTree(KillReason reason, long timedOutSequence = -1)
         {
             lock (_pool.Gate) MarkKilledLocked(reason, timedOutSequence);
-            var process = _process;
-            if (process != null) ProcessTree.Kill(process);
+            _transport?.Kill();
         }
 
         private void MarkKilledLocked(KillReason reason, long timedOutSequence)
@@ -147,7 +128,7 @@ namespace ProcessPool.Engine
 
         private void WriteLoop()
         {
-            var stream = new BufferedStream(_process!.StandardInput.BaseStream, 64 * 1024);
+            var stream = new BufferedStream(_transport!.ToWorker, 64 * 1024);
             var writer = new FrameWriter(stream);
             var body = new ByteBuffer();
             try
@@ -223,25 +204,13 @@ namespace ProcessPool.Engine
             }
         }
 
-        /// <summary>The stderr thread: relays console output line by line; whatever escapes it becomes a pool fault, not the end of the host process.</summary>
-        private void RelayStderr(TextReader stderr)
-        {
-            try
-            {
-                OutputLines.Pump(stderr, OutputLines.MaxLineChars, line => _pool.OnWorkerOutput(this, line));
-            }
-            catch (Exception error)
-            {
-                _pool.Fault(error, $"the stderr reader of {Describe()}");
-            }
-        }
-
         private void ReadLoop()
         {
             Exception? failure = null;
             try
             {
-                var frames = new FrameReader(new BufferedStream(_process!.StandardOutput.BaseStream, 64 * 1024), _options.MaxFrameBytes);
+                _transport!.Connect();
+                var frames = new FrameReader(new BufferedStream(_transport.FromWorker, 64 * 1024), _options.MaxFrameBytes);
                 Handshake(frames);
                 Serve(frames);
             }
@@ -265,6 +234,11 @@ namespace ProcessPool.Engine
                 {
                     _outbox.CompleteAdding();
                     var (exitCode, signal) = AwaitExit();
+                    // A start that failed gets the transport's explanation (ssh's message, the last stderr lines); a failure
+                    // that was not a garbled stream stays one, so it is classified (outside kill, transient) as before.
+                    if (State == WorkerState.Starting && failure is not WorkerSetupFailure && _transport?.ExplainEnd(exitCode, signal) is string why)
+                        failure = new ProtocolException((failure?.Message ?? $"It exited during start ({WorkerPool.DescribeExit(exitCode, signal)}).") + " " + why, failure,
+                            streamEnded: failure is not ProtocolException { StreamEnded: false });
                     EndLeftovers();
                     _pool.OnWorkerGone(this, failure, exitCode, signal);
                 }
@@ -274,7 +248,7 @@ namespace ProcessPool.Engine
                 }
                 finally
                 {
-                    _process?.Dispose();
+                    _transport?.Dispose();
                 }
             }
         }
@@ -290,13 +264,13 @@ namespace ProcessPool.Engine
             }
             catch (ProtocolException error) when (!error.StreamEnded && !error.Message.StartsWith("Handshake", StringComparison.Ordinal))
             {
-                throw new ProtocolException($"Handshake failed: the worker's output is not a ProcessPool hello; is '{_options.Launch.FileName}' a ProcessPool worker? ({error.Message})", error);
+                throw new ProtocolException($"Handshake failed: the worker's output is not a ProcessPool hello; is '{Group.Launch.FileName}' a ProcessPool worker? ({error.Message})", error);
             }
             if (type != FrameType.Hello)
                 throw new ProtocolException($"Handshake failed: the worker's first frame was {type}, not Hello.");
             var hello = HelloMessage.ReadFrom(ref body);
             // The worker made itself a group leader before it said hello, and it is alive now: the group is its own.
-            _leadsGroup = ProcessTree.LeadsOwnGroup(ProcessId);
+            _leadsGroup = _transport?.HostName == null && ProcessTree.LeadsOwnGroup(ProcessId); // a local worker: an ssh client leads nothing
             _pool.OnHello(this, hello);
             if (!frames.TryRead(out type, out body))
                 throw new ProtocolException("The worker exited during setup.", streamEnded: true);
@@ -394,7 +368,7 @@ namespace ProcessPool.Engine
                 {
                     DeliverSuccesses(current, now);
                     var duration = TimeSpan.FromTicks(micros * 10);
-                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration);
+                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration, Group.HostName);
                     if (retry != null) _pool.Requeue(new[] { retry });
                 }
                 current.NextIndex = index + 1;
@@ -407,7 +381,7 @@ namespace ProcessPool.Engine
         private void DeliverSuccesses(Chunk? chunk, DateTime now)
         {
             if (_successes.Count == 0 || chunk == null) return;
-            chunk.Map.ItemsSucceeded(_successes, Id, ProcessId, now);
+            chunk.Map.ItemsSucceeded(_successes, Id, ProcessId, now, Group.HostName);
             _successes.Clear();
         }
 
@@ -419,29 +393,14 @@ namespace ProcessPool.Engine
         private void EndLeftovers()
         {
             if (_leadsGroup) ProcessTree.KillOrphanedGroup(ProcessId);
-            _job?.Dispose();
         }
 
         private (int? exitCode, int? signal) AwaitExit()
         {
-            var process = _process;
-            if (process == null) return (null, null);
-            try
-            {
-                // A worker whose stream ended is exiting; one that has not within a grace period is killed.
-                if (!process.WaitForExit(2000))
-                {
-                    KillTree(KillReason.ProtocolError); // keeps an earlier reason
-                    process.WaitForExit(5000);
-                }
-                if (!process.HasExited) return (null, null);
-                int code = process.ExitCode;
-                bool unix = !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
-                // .NET reports a Unix process ended by signal N as exit code 128 + N.
-                if (unix && code > 128 && code < 128 + 32) return (code, code - 128);
-                return (code, null);
-            }
-            catch (InvalidOperationException) { return (null, null); }
+            var transport = _transport;
+            if (transport == null) return (null, null);
+            // A worker whose stream ended is exiting; one that has not within a grace period is killed (an earlier kill reason stands).
+            return transport.AwaitExit(TimeSpan.FromSeconds(2), () => KillTree(KillReason.ProtocolError));
         }
 
         private sealed class Outgoing

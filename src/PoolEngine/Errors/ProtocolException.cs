@@ -9,6 +9,7 @@ namespace ProcessPool.Engine
         public ProtocolException(string message, Exception? inner = null) : base(message, inner) { }
 
         internal ProtocolException(string message, bool streamEnded) : base(message) => StreamEnded = streamEnded;
+        internal ProtocolException(string message, Exception? inner, bool streamEnded) : base(message, inner) => StreamEnded = streamEnded;
 
         /// <summary>The stream ended (mid-frame or before an expected frame): the other side is gone, not misbehaving,
         /// so its end (a signal, an exit code) says more than this exception.</summary>

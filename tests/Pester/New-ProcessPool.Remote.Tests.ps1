@@ -1,0 +1,228 @@
+# Remote workers over the system OpenSSH client, against real sshd processes on 127.0.0.1 (see SshTestHelpers.ps1):
+# each sshd on its own port plays a separate host. Loopback only; every sshd a test starts, the file stops.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    . (Join-Path $PSScriptRoot 'SshTestHelpers.ps1')
+    Import-ProcessPoolModule
+    $script:fixture = New-SshFixture
+    $script:hostA = Start-TestSshd $fixture
+    $script:hostB = Start-TestSshd $fixture
+    $script:ssh = Get-SshPoolParameters $fixture
+    $script:pools = [System.Collections.Generic.List[object]]::new()
+    function New-RemotePool([hashtable] $Parameters) {
+        $name = 'remote-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $pool = New-ProcessPool -Name $name @script:ssh @Parameters
+        $script:pools.Add($pool)
+        $pool
+    }
+    # One two-host pool for the tests that only map over it.
+    $script:shared = New-RemotePool @{ HostName = $hostA.HostName, $hostB.HostName; WorkersPerHost = 2 }
+}
+
+AfterAll {
+    foreach ($pool in $script:pools) { Remove-TestPool $pool }
+    foreach ($server in $script:fixture.Servers) {
+        Stop-TestSshd $server
+        Wait-ProcessGone @($server.ProcessId) | Should -BeNullOrEmpty
+    }
+    Remove-SshFixture $script:fixture
+}
+
+Describe 'New-ProcessPool with remote hosts' {
+    Context 'HostName' {
+        It 'maps over two hosts in input order, equal to the serial result' {
+            $expected = 1..3000 | ForEach-Object { $_ * $_ }
+            $actual = 1..3000 | Invoke-PoolMap -Pool $shared { $_ * $_ }
+            $actual.Count | Should -Be 3000
+            ($actual -join ',') | Should -BeExactly ($expected -join ',')
+            $shared.Hosts.HostName | Should -Be @($hostA.HostName, $hostB.HostName)
+            $shared.Hosts | ForEach-Object { $_.State | Should -Be 'Up' }
+        }
+
+        It 'maps unordered with every result exactly once' {
+            $actual = 1..3000 | Invoke-PoolMap -Pool $shared -Unordered { $_ + 1 }
+            $actual.Count | Should -Be 3000
+            (($actual | Sort-Object) -join ',') | Should -BeExactly ((2..3001) -join ',')
+        }
+
+        It 'runs items on both hosts and counts them per host in Get-ProcessPool' {
+            $null = 1..200 | Invoke-PoolMap -Pool $shared -ChunkSize 1 { Start-Sleep -Milliseconds 20; $_ }
+            $hosts = (Get-ProcessPool -Name $shared.Name).Hosts
+            $hosts | ForEach-Object { $_.ItemsCompleted | Should -BeGreaterThan 0 }
+            $hosts.Size | Should -Be @(2, 2)
+        }
+
+        It 'names the host of every item in the job log' {
+            $log = Join-Path $fixture.Dir 'remote.joblog'
+            $null = 1..40 | Invoke-PoolMap -Pool $shared -ChunkSize 1 -JobLogPath $log { Start-Sleep -Milliseconds 20; $_ }
+            $hosts = Get-Content -LiteralPath $log | Select-Object -Skip 1 | ForEach-Object { ($_ -split "`t")[7] }
+            $hosts.Count | Should -Be 40
+            $hosts | ForEach-Object { $_ | Should -BeIn @($hostA.HostName, $hostB.HostName) }
+        }
+
+        It 'runs -AsJob on a remote pool, results through Receive-PoolResult' {
+            $job = 1..500 | Invoke-PoolMap -Pool $shared -AsJob { $_ * 3 }
+            try {
+                $results = Receive-PoolResult $job -Wait
+                ($results -join ',') | Should -BeExactly ((1..500 | ForEach-Object { $_ * 3 }) -join ',')
+                $job.State | Should -Be 'Completed'
+            }
+            finally { Remove-Job $job -Force }
+        }
+
+        It 'mixes local workers (-Size) and remote ones' {
+            $pool = New-RemotePool @{ Size = 1; HostName = $hostA.HostName; WorkersPerHost = 1 }
+            $pool.Size | Should -Be 2
+            $pool.Hosts.HostName | Should -Be @('localhost', $hostA.HostName)
+            # The test hosts give their sessions their own cache directory; a local worker has the caller's.
+            $where = 1..60 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Start-Sleep -Milliseconds 50; "$env:XDG_CACHE_HOME" }
+            @($where | Sort-Object -Unique).Count | Should -Be 2
+        }
+
+        It 'refuses host names that ssh would read as an option or that hold whitespace, before anything runs' {
+            { New-ProcessPool -HostName '-oProxyCommand=touch /tmp/x' @ssh } | Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
+            { New-ProcessPool -HostName "web1 -p 1" @ssh } | Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
+            { New-ProcessPool -HostName "web1`n" @ssh } | Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
+        }
+    }
+
+    Context 'Options' {
+        It 'refuses StrictHostKeyChecking=no' {
+            { New-ProcessPool -HostName $hostA.HostName -KeyFilePath $fixture.KeyFilePath -Options @{ StrictHostKeyChecking = 'no' } } |
+                Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
+        }
+
+        It 'fails clearly on an unknown host key, and works once the key is in the UserKnownHostsFile' {
+            $stranger = Start-TestSshd $fixture -Untrusted
+            $known = Join-Path $fixture.Dir 'known_hosts_stranger'
+            Set-Content -LiteralPath $known -Value @()
+            $parameters = @{ HostName = $stranger.HostName; WorkersPerHost = 1; KeyFilePath = $fixture.KeyFilePath; RemotePowerShell = $fixture.RemotePowerShell
+                Options = @{ UserKnownHostsFile = $known; GlobalKnownHostsFile = '/dev/null'; IdentitiesOnly = 'yes' } }
+            $failure = { New-ProcessPool @parameters } | Should -Throw -ErrorId 'PoolBroken,ProcessPool.Commands.NewProcessPoolCommand' -PassThru
+            $failure.Exception.Message | Should -BeLike "*$($stranger.HostName)*Host key verification failed*"
+
+            Add-Content -LiteralPath $known -Value $stranger.HostKeyLine
+            $pool = New-ProcessPool @parameters
+            $script:pools.Add($pool)
+            1..3 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be 1, 2, 3
+        }
+
+        It 'accepts a new host key only when -Options says accept-new' {
+            $known = Join-Path $fixture.Dir 'known_hosts_new'
+            $pool = New-ProcessPool -HostName $hostB.HostName -WorkersPerHost 1 -KeyFilePath $fixture.KeyFilePath -RemotePowerShell $fixture.RemotePowerShell `
+                -Options @{ UserKnownHostsFile = $known; GlobalKnownHostsFile = '/dev/null'; IdentitiesOnly = 'yes'; StrictHostKeyChecking = 'accept-new' }
+            $script:pools.Add($pool)
+            # ssh may hash the host name in known_hosts (HashKnownHosts); the key itself is there either way.
+            Get-Content -LiteralPath $known -Raw | Should -Match ([regex]::Escape(($hostB.HostKeyLine -split ' ')[2]))
+        }
+    }
+
+    Context 'KeyFilePath' {
+        It 'fails with PoolBroken naming the host and ssh''s message when the key is refused' {
+            $other = Join-Path $fixture.Dir 'other_key'
+            & ssh-keygen -q -t ed25519 -N '' -f $other | Out-Null
+            $failure = { New-ProcessPool -HostName $hostA.HostName -WorkersPerHost 1 @ssh -KeyFilePath $other } |
+                Should -Throw -ErrorId 'PoolBroken,ProcessPool.Commands.NewProcessPoolCommand' -PassThru
+            $failure.Exception.Message | Should -BeLike "*$($hostA.HostName)*Permission denied*"
+        }
+    }
+
+    Context 'Port' {
+        It 'fails with PoolBroken when nothing listens on the port' {
+            $port = Get-FreeLoopbackPort
+            $failure = { New-ProcessPool -HostName 127.0.0.1 -Port $port -WorkersPerHost 1 @ssh } |
+                Should -Throw -ErrorId 'PoolBroken,ProcessPool.Commands.NewProcessPoolCommand' -PassThru
+            $failure.Exception.Message | Should -BeLike "*127.0.0.1:$port*Connection refused*"
+        }
+
+        It 'reports a host that cannot be reached and goes on with the hosts it has' {
+            $port = Get-FreeLoopbackPort
+            $pool = New-ProcessPool -HostName $hostA.HostName, "127.0.0.1:$port" -WorkersPerHost 1 @ssh -ErrorVariable hostErrors -ErrorAction SilentlyContinue
+            $script:pools.Add($pool)
+            $hostErrors.Count | Should -Be 1
+            $hostErrors[0].FullyQualifiedErrorId | Should -Be 'PoolHostFailed,ProcessPool.Commands.NewProcessPoolCommand'
+            $hostErrors[0].TargetObject | Should -Be "127.0.0.1:$port"
+            1..100 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be (1..100)
+            ($pool.Hosts | Where-Object HostName -EQ "127.0.0.1:$port").State | Should -Be 'Failed'
+        }
+    }
+
+    Context 'RemotePowerShell' {
+        It 'fails with PoolBroken naming the host when there is no PowerShell there' {
+            $failure = { New-ProcessPool -HostName $hostA.HostName -WorkersPerHost 1 -KeyFilePath $fixture.KeyFilePath -Options $ssh.Options -RemotePowerShell '/nonexistent/pwsh' } |
+                Should -Throw -ErrorId 'PoolBroken,ProcessPool.Commands.NewProcessPoolCommand' -PassThru
+            $failure.Exception.Message | Should -BeLike "*$($hostA.HostName)*/nonexistent/pwsh*"
+        }
+    }
+
+    Context 'Failures' {
+        It 'completes a 50,000-item map exactly once when one host''s sshd dies in the middle' {
+            $doomed = Start-TestSshd $fixture
+            $pool = New-RemotePool @{ HostName = $hostA.HostName, $doomed.HostName; WorkersPerHost = 1 }
+            $seen = 0
+            $results = 1..50000 | Invoke-PoolMap -Pool $pool { $_ } | ForEach-Object {
+                if (++$seen -eq 5000) { Stop-TestSshd $doomed }
+                $_
+            }
+            $results.Count | Should -Be 50000
+            ($results -join ',') | Should -BeExactly ((1..50000) -join ',')
+            ($pool.Hosts | Where-Object HostName -EQ $doomed.HostName).WorkersLost | Should -BeGreaterThan 0
+        }
+
+        It 'completes a 50,000-item map exactly once when an ssh client is killed in the middle' {
+            $pool = New-RemotePool @{ HostName = $hostA.HostName, $hostB.HostName; WorkersPerHost = 1 }
+            Wait-Until { $pool.Idle -eq 2 } | Should -BeTrue
+            $victim = $pool.WorkerProcessIds[0]
+            $seen = 0
+            $results = 1..50000 | Invoke-PoolMap -Pool $pool { $_ } | ForEach-Object {
+                if (++$seen -eq 5000) { Stop-Process -Id $victim -Force }
+                $_
+            }
+            $results.Count | Should -Be 50000
+            ($results -join ',') | Should -BeExactly ((1..50000) -join ',')
+            $pool.WorkersLost | Should -BeGreaterThan 0
+        }
+
+        It 'times out an item on a remote worker, ends that worker on the remote side, and runs the rest' {
+            $pool = New-RemotePool @{ HostName = $hostB.HostName; WorkersPerHost = 1 }
+            $pidFile = Join-Path $fixture.Dir 'hung-worker.pid'
+            $results = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -ItemTimeoutSeconds 3 -ErrorVariable timeouts -ErrorAction SilentlyContinue {
+                if ($_ -eq 2) { Set-Content -LiteralPath $using:pidFile -Value $PID; Start-Sleep -Seconds 600 }
+                $_
+            }
+            $results | Should -Be 1, 3, 4
+            $timeouts.Count | Should -Be 1
+            $timeouts[0].FullyQualifiedErrorId | Should -BeLike 'PoolItemTimeout,*'
+            # The remote worker that hung (this machine plays the host) read EOF when its ssh was killed, and exited.
+            Wait-ProcessGone @([int](Get-Content -LiteralPath $pidFile)) | Should -BeNullOrEmpty
+        }
+
+        It 'leaves no process on the remote side after Remove-ProcessPool' {
+            $quiet = Start-TestSshd $fixture
+            $pool = New-ProcessPool -Name ('remote-rm-' + [guid]::NewGuid().ToString('N').Substring(0, 6)) -HostName $quiet.HostName -WorkersPerHost 2 @ssh
+            1..50 | Invoke-PoolMap -Pool $pool { $_ } | Should -HaveCount 50
+            @(Get-RemoteProcesses $quiet).Count | Should -BeGreaterThan 0
+            Remove-ProcessPool -Pool $pool
+            Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 20 | Should -BeTrue
+        }
+
+        It 'leaves no process on the remote side after Ctrl+C' {
+            $quiet = Start-TestSshd $fixture
+            $pool = New-ProcessPool -Name ('remote-stop-' + [guid]::NewGuid().ToString('N').Substring(0, 6)) -HostName $quiet.HostName -WorkersPerHost 2 @ssh
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddScript('param($m, $p) Import-Module $m; 1..100 | Invoke-PoolMap -Pool $p -ChunkSize 1 { Start-Sleep 600; $_ }').AddArgument((Get-Module ProcessPool).Path).AddArgument($pool)
+                $null = $ps.BeginInvoke()
+                Wait-Until { $pool.Busy -eq 2 } | Should -BeTrue
+                $ps.Stop()
+                $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+                Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 20 | Should -BeTrue
+            }
+            finally {
+                $ps.Dispose()
+                Remove-ProcessPool -Pool $pool -Force
+            }
+        }
+    }
+}
