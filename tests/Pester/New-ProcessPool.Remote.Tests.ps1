@@ -81,7 +81,7 @@ Describe 'New-ProcessPool with remote hosts' {
         }
 
         It 'refuses host names that ssh would read as an option or that hold whitespace, before anything runs' {
-            { New-ProcessPool -HostName '-oProxyCommand=touch /tmp/x' @ssh } | Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
+            { New-ProcessPool -HostName '-oProxyCommand=touch pwned' @ssh } | Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
             { New-ProcessPool -HostName "web1 -p 1" @ssh } | Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
             { New-ProcessPool -HostName "web1`n" @ssh } | Should -Throw -ErrorId 'PoolHostRefused,ProcessPool.Commands.NewProcessPoolCommand'
         }

@@ -32,7 +32,7 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Theory]
-        [InlineData("-oProxyCommand=touch /tmp/x")]
+        [InlineData("-oProxyCommand=touch pwned")]
         [InlineData("-web1")]
         [InlineData("-l@web1")]
         [InlineData("web1 -p 1")]
@@ -53,10 +53,10 @@ namespace ProcessPool.Engine.Tests
         public void Launch_AlwaysBatchModeAndStrictHostKeys_UserOptionsFirst()
         {
             var ssh = new SshSettings { SshPath = "ssh", KeyFilePath = "/keys/id", ConnectTimeout = TimeSpan.FromMilliseconds(2500) };
-            ssh.Options["UserKnownHostsFile"] = "/tmp/kh";
+            ssh.Options["UserKnownHostsFile"] = "test_known_hosts";
             var launch = ssh.Launch(SshTarget.Parse("alice@web2:2222"), "pwsh -EncodedCommand AAAA", null);
             var args = launch.Arguments.ToList();
-            Assert.Equal(new[] { "-T", "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=/tmp/kh", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=3" }, args.Take(9));
+            Assert.Equal(new[] { "-T", "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=test_known_hosts", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=3" }, args.Take(9));
             Assert.Contains("ServerAliveInterval=15", args);
             Assert.Equal(new[] { "-p", "2222", "-i", "/keys/id", "alice@web2", "pwsh -EncodedCommand AAAA" }, args.Skip(args.Count - 6));
             Assert.Equal("alice@web2:2222", launch.HostName);
