@@ -30,15 +30,20 @@ function Test-ProcessAlive([int] $Id) {
     return -not $process.HasExited
 }
 
-# Waits (polling, never a fixed sleep) until none of the processes is alive; returns the ids still alive after the bound.
-function Wait-ProcessGone([int[]] $Id, [double] $TimeoutSeconds = 15) {
+# Polls (never a fixed sleep) until no item satisfies $IsLeft; returns the items that still do after the bound.
+function Wait-NoneLeft([object[]] $Item, [scriptblock] $IsLeft, [double] $TimeoutSeconds) {
     $clock = [Diagnostics.Stopwatch]::StartNew()
     do {
-        $alive = @($Id | Where-Object { Test-ProcessAlive $_ })
-        if ($alive.Count -eq 0) { return @() }
+        $left = @($Item | Where-Object $IsLeft)
+        if ($left.Count -eq 0) { return @() }
         Start-Sleep -Milliseconds 50
     } while ($clock.Elapsed.TotalSeconds -lt $TimeoutSeconds)
-    return $alive
+    return $left
+}
+
+# Waits until none of the processes is alive; returns the ids still alive after the bound.
+function Wait-ProcessGone([int[]] $Id, [double] $TimeoutSeconds = 15) {
+    Wait-NoneLeft $Id { Test-ProcessAlive $_ } $TimeoutSeconds
 }
 
 # Polls a condition with a generous bound; true when it held.
@@ -103,13 +108,7 @@ function Test-ProcessRunning($Identity) {
 
 # Waits (polling) until none of the processes runs; returns the ids still running after the bound.
 function Wait-ProcessEnded([object[]] $Identity, [double] $TimeoutSeconds = 15) {
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    do {
-        $running = @($Identity | Where-Object { Test-ProcessRunning $_ })
-        if ($running.Count -eq 0) { return @() }
-        Start-Sleep -Milliseconds 50
-    } while ($clock.Elapsed.TotalSeconds -lt $TimeoutSeconds)
-    return @($running.Id)
+    @((Wait-NoneLeft $Identity { Test-ProcessRunning $_ } $TimeoutSeconds).Id)
 }
 
 # Kills whatever of these processes still runs (a test's cleanup, whatever happened before it).
