@@ -87,6 +87,24 @@ Describe 'New-ProcessPool with remote hosts' {
         }
     }
 
+    Context 'WorkersPerHost' {
+        It 'defaults to the processor count each host reports at handshake' {
+            $pool = New-RemotePool @{ HostName = $hostA.HostName }
+            Wait-Until { $pool.Hosts[0].ProcessorCount -gt 0 -and $pool.Idle -eq $pool.Hosts[0].Size } -TimeoutSeconds 60 | Should -BeTrue
+            $reported = $pool.Hosts[0].ProcessorCount
+            $pool.Hosts[0].Size | Should -Be $reported
+            $pool.Size | Should -Be $reported
+            # The count is the remote side's own: what a worker there sees.
+            Invoke-PoolMap -Pool $pool -InputObject 1 { [Environment]::ProcessorCount } | Should -Be $reported
+        }
+
+        It 'keeps the number given, whatever the host reports' {
+            $pool = New-RemotePool @{ HostName = $hostB.HostName; WorkersPerHost = 3 }
+            Wait-Until { $pool.Hosts[0].ProcessorCount -gt 0 } -TimeoutSeconds 60 | Should -BeTrue
+            $pool.Hosts[0].Size | Should -Be 3
+        }
+    }
+
     Context 'Options' {
         It 'refuses StrictHostKeyChecking=no' {
             { New-ProcessPool -HostName $hostA.HostName -KeyFilePath $fixture.KeyFilePath -Options @{ StrictHostKeyChecking = 'no' } } |

@@ -88,6 +88,20 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void Hello_CarriesTheProcessorCount_AndAnOlderBodyWithoutItReadsAsUnknown()
+        {
+            var buffer = new ByteBuffer();
+            new HelloMessage(ProtocolConstants.Version, 7, new[] { "method" }, "rt", 12).WriteTo(buffer);
+            var body = new BodyReader(buffer.ToArray(), 0, buffer.Length);
+            Assert.Equal(12, HelloMessage.ReadFrom(ref body).ProcessorCount);
+
+            var older = new BodyReader(buffer.ToArray(), 0, buffer.Length - 4);
+            var hello = HelloMessage.ReadFrom(ref older);
+            Assert.Equal(0, hello.ProcessorCount);
+            Assert.Equal("rt", hello.Runtime);
+        }
+
+        [Fact]
         public void Hello_WrongVersion_NamesBothVersions()
         {
             var buffer = new ByteBuffer();

@@ -78,8 +78,22 @@ namespace ProcessPool.Engine
         /// <summary>The pool's name.</summary>
         public string Name => _options.Name;
 
-        /// <summary>The configured number of workers.</summary>
-        public int Size => _options.Size;
+        /// <summary>The number of workers the pool keeps: the sum of its groups' sizes (a remote host sized by its processor count grows when its first worker says hello).</summary>
+        public int Size
+        {
+            get { lock (_gate) return SizeLocked; }
+        }
+
+        private int SizeLocked
+        {
+            get
+            {
+                Debug.Assert(Monitor.IsEntered(_gate));
+                int size = 0;
+                foreach (var group in _groups) size += group.Size;
+                return size;
+            }
+        }
 
         /// <summary>The pool's settings.</summary>
         public PoolOptions Options => _options;
@@ -132,10 +146,10 @@ namespace ProcessPool.Engine
             {
                 int live = _workers.Count(w => w.State == WorkerState.Starting || w.State == WorkerState.Ready);
                 // A worker killed while starting and waiting out its backoff is still starting, as far as callers go.
-                int starting = _workers.Count(w => w.State == WorkerState.Starting) + Math.Max(0, Math.Min(_pendingRestarts, _options.Size - live));
+                int starting = _workers.Count(w => w.State == WorkerState.Starting) + Math.Max(0, Math.Min(_pendingRestarts, SizeLocked - live));
                 int busy = _workers.Count(w => w.State != WorkerState.Starting && w.InFlight.Count > 0);
                 int idle = _workers.Count(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
-                return new PoolStats(_state, _options.Size, starting, busy, idle, _itemsCompleted, _workersStarted, _workersLost, _workersRecycled, _maps.Count);
+                return new PoolStats(_state, SizeLocked, starting, busy, idle, _itemsCompleted, _workersStarted, _workersLost, _workersRecycled, _maps.Count);
             }
         }
 
@@ -152,19 +166,19 @@ namespace ProcessPool.Engine
             int busy = workers.Count(w => w.State != WorkerState.Starting && w.InFlight.Count > 0);
             int idle = workers.Count(w => w.State == WorkerState.Ready && w.InFlight.Count == 0);
             string state = group.Down ? "Failed" : workers.Any(w => w.State == WorkerState.Ready) ? "Up" : starting > 0 ? "Starting" : "Idle";
-            return new HostStats(group.HostName, group.Size, starting, busy, idle, group.ItemsCompleted, group.WorkersLost, state, group.LastError);
+            return new HostStats(group.HostName, group.Size, starting, busy, idle, group.ItemsCompleted, group.WorkersLost, state, group.LastError, group.ProcessorCount);
         }
 
         /// <summary>Blocks until <paramref name="count"/> workers are ready (default: all); false on timeout. Throws when the pool is broken.</summary>
         public bool WaitForWorkers(TimeSpan timeout, int? count = null)
         {
-            int wanted = count ?? _options.Size;
             var deadline = Stopwatch.StartNew();
             lock (_gate)
             {
                 while (true)
                 {
                     if (_state == PoolState.Broken) throw Broken();
+                    int wanted = count ?? SizeLocked;
                     if (_workers.Count(w => w.State == WorkerState.Ready) >= wanted) return true;
                     var left = timeout - deadline.Elapsed;
                     if (left <= TimeSpan.Zero) return false;
@@ -197,7 +211,7 @@ namespace ProcessPool.Engine
             {
                 if (_state == PoolState.Broken && _brokenTransient) RecoverLocked();
                 ThrowIfNotRunningLocked();
-                map = new MapRun(this, ++_nextMapId, options, _options.Size, _options.MaxTasksPerWorker);
+                map = new MapRun(this, ++_nextMapId, options, SizeLocked, _options.MaxTasksPerWorker);
                 _maps.Add(map);
                 EnsureWorkersLocked();
                 RearmTimerLocked();
@@ -405,8 +419,30 @@ namespace ProcessPool.Engine
         internal void OnHello(WorkerProcess worker, HelloMessage hello)
         {
             worker.RemoteProcessId = hello.ProcessId;
+            if (hello.ProcessorCount > 0)
+            {
+                lock (_gate) OnHostProcessorCountLocked(worker, hello.ProcessorCount);
+                FlushEvents();
+            }
             worker.SendSetup(new SetupMessage(worker.Id, (int)_options.HeartbeatInterval.TotalMilliseconds, new Dictionary<string, byte[]>(_options.RunnerSetup),
                 _options.MaxWorkerMemoryBytes ?? 0));
+        }
+
+        /// <summary>
+        /// A worker's hello gave its machine's processor count. A group sized by its host takes that size from the first
+        /// hello (its other workers start now if the pool starts eagerly, else when work comes).
+        /// </summary>
+        private void OnHostProcessorCountLocked(WorkerProcess worker, int processorCount)
+        {
+            Debug.Assert(Monitor.IsEntered(_gate));
+            var group = worker.Group;
+            group.ProcessorCount = processorCount;
+            if (!group.SizedByHostPending) return;
+            group.SizedByHostPending = false;
+            group.Size = Math.Max(1, Math.Min(processorCount, WorkerGroup.MaxHostSize));
+            Raise(PoolEventKind.WorkerStarting, worker, $"{group.HostName} has {processorCount} processors: the pool keeps {group.Size} workers there.");
+            EnsureWorkersLocked(force: _options.StartEagerly);
+            RearmTimerLocked();
         }
 
         internal void OnReady(WorkerProcess worker)
@@ -603,7 +639,7 @@ namespace ProcessPool.Engine
                     ? $"{failure?.Message ?? "it exited during start."} It ended with {how}."
                     : failure.Message;
             Raise(PoolEventKind.WorkerStartFailed, worker, $"{worker.Describe()} failed to start: {why}");
-            if (_state == PoolState.Running && _consecutiveStartFailures >= Math.Max(3, _options.Size) && !_workers.Any(w => w.State == WorkerState.Ready))
+            if (_state == PoolState.Running && _consecutiveStartFailures >= Math.Max(3, SizeLocked) && !_workers.Any(w => w.State == WorkerState.Ready))
                 BreakLocked(failure is WorkerSetupFailure || (failure is ProtocolException p && !p.StreamEnded) ? failure : new PoolException(why, failure),
                     transient: kind != StartFailureKind.Setup);
         }

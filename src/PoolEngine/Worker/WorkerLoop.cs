@@ -43,7 +43,7 @@ namespace ProcessPool.Engine.Worker
         public int Run()
         {
             _channel.SendHello(new HelloMessage(ProtocolConstants.Version, Process.GetCurrentProcess().Id,
-                new List<string>(_factories.Keys), System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription));
+                new List<string>(_factories.Keys), System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, Environment.ProcessorCount));
             var reader = new Thread(ReadFrames) { IsBackground = true, Name = "ProcessPool worker reader" };
             reader.Start();
             ParentWatch.Start(() => _exit(ExitCodes.ParentGone));
