@@ -105,6 +105,47 @@ Describe 'New-ProcessPool with remote hosts' {
         }
     }
 
+    Context 'AssemblyPath' {
+        BeforeAll {
+            $script:methods = Get-TestMethodsPath
+            $script:methodsHash = (Get-FileHash -LiteralPath $methods -Algorithm SHA256).Hash.ToLowerInvariant()
+            # A host of its own, so its cache starts empty.
+            $script:methodsHost = Start-TestSshd $fixture
+            $script:cachedCopy = Join-Path $methodsHost.Dir "cache/ProcessPool/files/$methodsHash/$(Split-Path -Leaf $methods)"
+        }
+
+        It 'runs a method map on a remote host from a copy of the assembly shipped over the channel' {
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 2 }
+            1..20 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Double' | Should -Be (1..20 | ForEach-Object { 2 * $_ })
+            $where = 1..20 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::AssemblyLocation'
+            $where | Sort-Object -Unique | Should -Be $cachedCopy
+            (Get-FileHash -LiteralPath $cachedCopy -Algorithm SHA256).Hash | Should -Be $methodsHash.ToUpperInvariant()
+            # The assembly travelled as frames: no ssh command line names it.
+            foreach ($id in $pool.WorkerProcessIds) {
+                [IO.File]::ReadAllText("/proc/$id/cmdline") | Should -Not -BeLike "*$(Split-Path -Leaf $methods)*"
+            }
+        }
+
+        It 'uses the host''s cached copy as it is, and replaces a damaged one' {
+            $written = (Get-Item -LiteralPath $cachedCopy).LastWriteTimeUtc
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 1 }
+            Invoke-PoolMap -Pool $pool -InputObject 1 -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::AssemblyLocation' | Should -Be $cachedCopy
+            (Get-Item -LiteralPath $cachedCopy).LastWriteTimeUtc | Should -Be $written
+
+            [IO.File]::WriteAllBytes($cachedCopy, [byte[]](1..64))
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 1 }
+            1..3 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Double' | Should -Be 2, 4, 6
+            (Get-FileHash -LiteralPath $cachedCopy -Algorithm SHA256).Hash | Should -Be $methodsHash.ToUpperInvariant()
+        }
+
+        It 'runs the pool''s initializer method from the shipped assembly on every remote worker' {
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 2; AssemblyPath = $methods
+                InitializerMethod = 'ProcessPool.TestMethods.Payloads::Init'; InitializerArgumentList = @('set-remotely') }
+            1..10 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Initialized' |
+                Sort-Object -Unique | Should -Be 'set-remotely'
+        }
+    }
+
     Context 'Options' {
         It 'refuses StrictHostKeyChecking=no' {
             { New-ProcessPool -HostName $hostA.HostName -KeyFilePath $fixture.KeyFilePath -Options @{ StrictHostKeyChecking = 'no' } } |

@@ -108,6 +108,9 @@ namespace ProcessPool.TestMethods
 
         public static string Initialized(int x) => _initialized ?? "<none>";
 
+        /// <summary>Where this assembly was loaded from (a remote worker: its copy in the host's cache).</summary>
+        public static string AssemblyLocation(int x) => typeof(Payloads).Assembly.Location;
+
         /// <summary>A finalizer that proves it ran by writing a file.</summary>
         public static void WriteMarker(string path) => File.WriteAllText(Path.Combine(path, "finalized-" + Process.GetCurrentProcess().Id), "done");
 

@@ -157,8 +157,11 @@ namespace ProcessPool.Commands
             PoolOptions options;
             var remote = RemoteGroups();
             int localSize = remote.Count > 0 && !MyInvocation.BoundParameters.ContainsKey(nameof(Size)) ? 0 : Size;
-            try { options = PoolFactory.Options(name, localSize, ScriptSetup(), MethodSetup(), remote); }
+            var methodSetup = MethodSetup();
+            try { options = PoolFactory.Options(name, localSize, ScriptSetup(), methodSetup, remote); }
             catch (BrokenPoolException broken) { ThrowTerminatingError(ErrorRecords.MapFault(broken, name)); return; }
+            // Remote hosts receive the initializer's assembly over their channel; they do not have the caller's path.
+            if (methodSetup != null && remote.Count > 0) options.SetupFiles.Add(ShippedFile.Read(methodSetup.AssemblyPath));
             if (MaxTasksPerWorker > 0) options.MaxTasksPerWorker = MaxTasksPerWorker;
             if (MaxWorkerMemoryMB > 0) options.MaxWorkerMemoryBytes = MaxWorkerMemoryMB * 1024 * 1024;
             if (IdleTimeoutSeconds > 0) options.IdleTimeout = TimeSpan.FromSeconds(IdleTimeoutSeconds);

@@ -98,6 +98,9 @@ namespace ProcessPool.Engine
         /// <summary>The pool's settings.</summary>
         public PoolOptions Options => _options;
 
+        /// <summary>True when some workers run on other hosts (through ssh): payloads must carry the files they name (<see cref="MapOptions.Files"/>).</summary>
+        public bool HasRemoteHosts => _groups.Any(g => g.IsRemote);
+
         /// <summary>Lifecycle state.</summary>
         public PoolState State { get { lock (_gate) return _state; } }
 
@@ -206,6 +209,9 @@ namespace ProcessPool.Engine
                 throw new MapDefinitionException(
                     $"The map's definition is {defineBytes} bytes once serialized; a message to a worker holds at most {MaxOutboundFrameBytes} bytes. " +
                     "Pass large data as input items or read it from a file in the worker.");
+            foreach (var file in options.Files)
+                if (file.Length + 1024 + System.Text.Encoding.UTF8.GetByteCount(file.Path) > MaxOutboundFrameBytes)
+                    throw new MapDefinitionException($"The file '{file.Path}' ({file.Length} bytes) does not fit in a message to a remote worker ({MaxOutboundFrameBytes} bytes at most).");
             MapRun map;
             lock (_gate)
             {

@@ -26,6 +26,10 @@ namespace ProcessPool.Engine
         private readonly PoolOptions _options;
         private readonly BlockingCollection<Outgoing> _outbox = new BlockingCollection<Outgoing>();
         private readonly HashSet<int> _definedMaps = new HashSet<int>();
+        /// <summary>Files offered to this (remote) worker, as hash and path: each is offered once. Writer thread only.</summary>
+        private readonly HashSet<string> _offeredFiles = new HashSet<string>(StringComparer.Ordinal);
+        /// <summary>The offered files by hash, for the reader to answer FileNeeded.</summary>
+        private readonly ConcurrentDictionary<string, ShippedFile> _filesByHash = new ConcurrentDictionary<string, ShippedFile>(StringComparer.Ordinal);
         private volatile Transport.IWorkerTransport? _transport;
         private long _currentItemStartTicks;
         /// <summary>Unix: the worker said hello as the leader of its own process group, so its leftovers can be found by group. Reader thread only.</summary>
@@ -137,6 +141,7 @@ namespace ProcessPool.Engine
                 {
                     if (message.Setup != null)
                     {
+                        OfferFiles(writer, body, _options.SetupFiles);
                         body.Clear();
                         message.Setup.WriteTo(body);
                         writer.Write(FrameType.Setup, body);
@@ -144,6 +149,12 @@ namespace ProcessPool.Engine
                     else if (message.Chunk != null)
                     {
                         WriteChunk(writer, stream, body, message.Chunk);
+                    }
+                    else if (message.File != null)
+                    {
+                        body.Clear();
+                        new FileDataMessage(message.File.Hash, message.File.Bytes).WriteTo(body);
+                        writer.Write(FrameType.FileData, body);
                     }
                     else if (message.IsShutdown)
                     {
@@ -177,6 +188,7 @@ namespace ProcessPool.Engine
             var map = chunk.Map;
             if (_definedMaps.Add(map.Id))
             {
+                OfferFiles(writer, body, map.Options.Files);
                 body.Clear();
                 body.WriteInt32(map.Id);
                 body.WriteString(map.Options.PayloadKind);
@@ -202,6 +214,32 @@ namespace ProcessPool.Engine
                 stream.Write(prefix, 0, 4);
                 stream.Write(item, 0, item.Length);
             }
+        }
+
+        /// <summary>
+        /// A remote worker cannot read the caller's paths: each file a payload names is offered before the frame that
+        /// names it (once per worker); the worker uses its cached copy or asks for the bytes (<see cref="ShippedFile"/>).
+        /// </summary>
+        private void OfferFiles(FrameWriter writer, ByteBuffer body, IList<ShippedFile> files)
+        {
+            if (!Group.IsRemote) return;
+            foreach (var file in files)
+            {
+                if (!_offeredFiles.Add(file.HashHex + "|" + file.Path)) continue;
+                _filesByHash.TryAdd(file.HashHex, file);
+                body.Clear();
+                FileOfferMessage.For(file).WriteTo(body);
+                writer.Write(FrameType.FileOffer, body);
+            }
+        }
+
+        /// <summary>The worker has no intact copy of an offered file: its bytes go out behind what is queued (the worker keeps those frames until they arrive).</summary>
+        private void OnFileNeeded(ref BodyReader body)
+        {
+            var needed = FileNeededMessage.ReadFrom(ref body);
+            if (!_filesByHash.TryGetValue(ShippedFile.ToHex(needed.Hash), out var file))
+                throw new ProtocolException("The worker asked for a file it was not offered.");
+            Post(new Outgoing(file));
         }
 
         private void ReadLoop()
@@ -272,8 +310,13 @@ namespace ProcessPool.Engine
             // The worker made itself a group leader before it said hello, and it is alive now: the group is its own.
             _leadsGroup = _transport?.HostName == null && ProcessTree.LeadsOwnGroup(ProcessId); // a local worker: an ssh client leads nothing
             _pool.OnHello(this, hello);
-            if (!frames.TryRead(out type, out body))
-                throw new ProtocolException("The worker exited during setup.", streamEnded: true);
+            do
+            {
+                if (!frames.TryRead(out type, out body))
+                    throw new ProtocolException("The worker exited during setup.", streamEnded: true);
+                if (type == FrameType.FileNeeded) OnFileNeeded(ref body);
+            }
+            while (type == FrameType.FileNeeded);
             if (type == FrameType.SetupFailed)
             {
                 var error = ErrorInfo.ReadFrom(ref body);
@@ -320,6 +363,9 @@ namespace ProcessPool.Engine
                         break;
                     case FrameType.FinalizerFailed:
                         FinalizerError = ErrorInfo.ReadFrom(ref body);
+                        break;
+                    case FrameType.FileNeeded:
+                        OnFileNeeded(ref body);
                         break;
                     case FrameType.DefineFailed:
                         int mapId = body.ReadInt32();
@@ -410,10 +456,12 @@ namespace ProcessPool.Engine
             public Outgoing(SetupMessage setup) => Setup = setup;
             public Outgoing(Chunk chunk) => Chunk = chunk;
             public Outgoing(int releaseMapId) => ReleaseMapId = releaseMapId;
+            public Outgoing(ShippedFile file) => File = file;
             private Outgoing(bool isShutdown) => IsShutdown = isShutdown;
 
             public SetupMessage? Setup { get; }
             public Chunk? Chunk { get; }
+            public ShippedFile? File { get; }
             public int ReleaseMapId { get; }
             public bool IsShutdown { get; }
         }

@@ -12,11 +12,14 @@ namespace ProcessPool.Engine.Protocol
         DefineFailed = 0x07,
         ChunkStarted = 0x08,
         FinalizerFailed = 0x09,
+        FileNeeded = 0x0A,
 
         Setup = 0x10,
         Define = 0x11,
         Chunk = 0x12,
         Release = 0x13,
         Shutdown = 0x14,
+        FileOffer = 0x15,
+        FileData = 0x16,
     }
 }

@@ -56,6 +56,8 @@ namespace ProcessPool.Engine.Worker
             error.WriteTo(body);
         });
 
+        public void SendFileNeeded(FileNeededMessage message) => SendControl(FrameType.FileNeeded, body => message.WriteTo(body));
+
         public void SendChunkStarted(long chunkId) => SendControl(FrameType.ChunkStarted, body => body.WriteInt64(chunkId));
 
         /// <summary>A runner's finalizer failed during shutdown; sent before the worker exits, so the parent can say which worker and why.</summary>
