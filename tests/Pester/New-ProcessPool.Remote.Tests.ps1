@@ -203,7 +203,22 @@ Describe 'New-ProcessPool with remote hosts' {
             $hostErrors[0].FullyQualifiedErrorId | Should -Be 'PoolHostFailed,ProcessPool.Commands.NewProcessPoolCommand'
             $hostErrors[0].TargetObject | Should -Be "127.0.0.1:$port"
             1..100 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be (1..100)
-            ($pool.Hosts | Where-Object HostName -EQ "127.0.0.1:$port").State | Should -Be 'Failed'
+            # The map tried the host again (a host left out is retried for each new map); it failed again.
+            Wait-Until { ($pool.Hosts | Where-Object HostName -EQ "127.0.0.1:$port").State -eq 'Failed' } -TimeoutSeconds 60 | Should -BeTrue
+        }
+
+        It 'tries a host left out again on the next map, and uses it once it is back' {
+            $port = Get-FreeLoopbackPort
+            $pool = New-RemotePool @{ HostName = $hostA.HostName, "127.0.0.1:$port"; WorkersPerHost = 1; ErrorAction = 'SilentlyContinue' }
+            $late = { $pool.Hosts | Where-Object HostName -EQ "127.0.0.1:$port" }
+            # A map makes the pool try the host until it gives it up.
+            1..20 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be (1..20)
+            Wait-Until { (& $late).State -eq 'Failed' } -TimeoutSeconds 60 | Should -BeTrue
+            $null = Start-TestSshd $fixture -Port $port
+            1..20 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be (1..20)
+            Wait-Until { (& $late).State -eq 'Up' } -TimeoutSeconds 60 | Should -BeTrue -Because "$((& $late).LastError)"
+            $null = 1..100 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Start-Sleep -Milliseconds 30; $_ }
+            (& $late).ItemsCompleted | Should -BeGreaterThan 0
         }
     }
 
@@ -264,6 +279,78 @@ Describe 'New-ProcessPool with remote hosts' {
             @(Get-RemoteProcesses $quiet).Count | Should -BeGreaterThan 0
             Remove-ProcessPool -Pool $pool
             Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 20 | Should -BeTrue
+        }
+
+        It 'ends the processes an item started on a remote worker when the pool is removed' -Skip:$IsWindows {
+            $quiet = Start-TestSshd $fixture
+            $pool = New-ProcessPool -Name ('remote-tree-' + [guid]::NewGuid().ToString('N').Substring(0, 6)) -HostName $quiet.HostName -WorkersPerHost 1 @ssh
+            $sleepers = @()
+            try {
+                $sleepers = Get-ProcessIdentity (Invoke-PoolMap -Pool $pool -InputObject 1 -ArgumentList $SpawnSleepers { param($spawn) & ([scriptblock]::Create($spawn)) })
+                $sleepers.Count | Should -Be 2
+                Remove-ProcessPool -Pool $pool
+                Wait-ProcessEnded $sleepers -TimeoutSeconds 20 | Should -BeNullOrEmpty
+                Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 20 | Should -BeTrue
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-ProcessPool -Pool $pool -Force -ErrorAction SilentlyContinue
+            }
+        }
+
+        It 'ends the processes an item started on a remote worker when that worker''s connection is killed' -Skip:$IsWindows {
+            $quiet = Start-TestSshd $fixture
+            $pool = New-RemotePool @{ HostName = $quiet.HostName; WorkersPerHost = 1 }
+            $sleepers = @()
+            try {
+                $sleepers = Get-ProcessIdentity (Invoke-PoolMap -Pool $pool -InputObject 1 -ArgumentList $SpawnSleepers { param($spawn) & ([scriptblock]::Create($spawn)) })
+                $worker = $pool.WorkerProcessIds[0]
+                Stop-Process -Id $worker -Force # the local ssh: the remote worker reads end of input
+                Wait-ProcessEnded $sleepers -TimeoutSeconds 20 | Should -BeNullOrEmpty
+                # The pool replaces the worker; the one that was killed left nothing on the host.
+                1..3 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be 1, 2, 3
+            }
+            finally { Stop-TestProcess $sleepers }
+        }
+
+        It 'leaves no process on the remote side when the caller is killed with SIGKILL' -Skip:$IsWindows {
+            $quiet = Start-TestSshd $fixture
+            $dir = Join-Path $fixture.Dir ('caller-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            $null = New-Item -ItemType Directory -Path $dir
+            $caller = {
+                param($module, $dir, $spawn, $hostName, $key, $known, $remotePowerShell)
+                Import-Module $module
+                $pool = New-ProcessPool -HostName $hostName -WorkersPerHost 2 -KeyFilePath $key -RemotePowerShell $remotePowerShell `
+                    -Options @{ UserKnownHostsFile = $known; GlobalKnownHostsFile = '/dev/null'; IdentitiesOnly = 'yes' }
+                $job = 1..2 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AsJob -ArgumentList $spawn {
+                    param($spawn)
+                    $sleepers = & ([scriptblock]::Create($spawn))
+                    Add-Content -LiteralPath (Join-Path $using:dir 'sleepers.txt') -Value $sleepers
+                    Wait-Process -Id $sleepers[0]
+                }
+                while (@(Get-Content -ErrorAction SilentlyContinue (Join-Path $dir 'sleepers.txt')).Count -lt 4) { Start-Sleep -Milliseconds 50 }
+                Set-Content -LiteralPath (Join-Path $dir 'caller.txt') -Value (@($PID) + $pool.GetAllStartedProcessIds())
+                Start-Sleep 600
+            }
+            $arguments = @((Get-Module ProcessPool).Path, $dir, $SpawnSleepers, $quiet.HostName, $fixture.KeyFilePath, $fixture.KnownHosts, $fixture.RemotePowerShell)
+            $session = Start-ChildSession $caller.ToString() $arguments (Join-Path $dir 'out.txt')
+            $sleepers = @(); $local = @()
+            try {
+                Wait-Until { (Test-Path (Join-Path $dir 'caller.txt')) -and @(Get-Content (Join-Path $dir 'caller.txt')).Count -ge 3 } -TimeoutSeconds 120 |
+                    Should -BeTrue -Because (Get-Content -Raw -ErrorAction SilentlyContinue (Join-Path $dir 'out.txt.err'))
+                $sleepers = @(Get-ProcessIdentity (Get-Content (Join-Path $dir 'sleepers.txt')))
+                $ids = @(Get-Content (Join-Path $dir 'caller.txt'))
+                $local = @(Get-ProcessIdentity $ids -IgnoreEnded)
+                @(Get-RemoteProcesses $quiet).Count | Should -BeGreaterThan 0
+                kill -KILL $ids[0]
+                Wait-ProcessEnded $local -TimeoutSeconds 30 | Should -BeNullOrEmpty -Because 'the caller and its ssh clients are gone'
+                Wait-ProcessEnded $sleepers -TimeoutSeconds 30 | Should -BeNullOrEmpty -Because 'the remote workers end what their items started'
+                Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 30 | Should -BeTrue -Because "left: $(@(Get-RemoteProcesses $quiet) -join ', ')"
+            }
+            finally {
+                Stop-TestProcess ($sleepers + $local)
+                if (-not $session.HasExited) { Stop-Process -Id $session.Id -Force -ErrorAction SilentlyContinue }
+            }
         }
 
         It 'leaves no process on the remote side after Ctrl+C' {

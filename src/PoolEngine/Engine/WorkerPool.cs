@@ -217,6 +217,7 @@ namespace ProcessPool.Engine
             {
                 if (_state == PoolState.Broken && _brokenTransient) RecoverLocked();
                 ThrowIfNotRunningLocked();
+                RetryHostsLocked();
                 map = new MapRun(this, ++_nextMapId, options, SizeLocked, _options.MaxTasksPerWorker);
                 _maps.Add(map);
                 EnsureWorkersLocked();
@@ -237,6 +238,23 @@ namespace ProcessPool.Engine
             _consecutiveStartFailures = 0;
             _restartBackoffMs = 0;
             _restartAfterTicks = 0;
+        }
+
+        /// <summary>
+        /// Hosts left out of the pool are tried again for each new map, as a pool broken by a passing cause is: a host
+        /// that was down for a reboot or a network outage rejoins without a new pool. One that still fails is left out
+        /// again after <c>max(2, size)</c> failed starts, in the background, while the map runs on the other hosts.
+        /// </summary>
+        private void RetryHostsLocked()
+        {
+            Debug.Assert(Monitor.IsEntered(_gate));
+            foreach (var group in _groups)
+            {
+                if (!group.Down) continue;
+                group.Down = false;
+                group.ConsecutiveStartFailures = 0;
+                Raise(PoolEventKind.HostRetried, null, $"Host {group.HostName} is tried again for a new map (it was left out: {group.LastError}).");
+            }
         }
 
         /// <summary>Starts a map over <paramref name="items"/>, fed lazily by a background thread; the handle works as a job.</summary>
@@ -461,6 +479,7 @@ namespace ProcessPool.Engine
                 _consecutiveStartFailures = 0;
                 _restartBackoffMs = 0;
                 worker.Group.ConsecutiveStartFailures = 0;
+                worker.Group.LastError = null;
                 Raise(PoolEventKind.WorkerReady, worker, $"{worker.Describe()} is ready ({Elapsed(worker.StartedTicks)} ms after launch).");
                 Monitor.PulseAll(_gate);
                 DispatchLocked();
@@ -665,7 +684,7 @@ namespace ProcessPool.Engine
             Raise(PoolEventKind.HostFailed, null, $"Host {group.HostName} is left out of the pool '{Name}': {why}");
             if (_groups.All(g => g.Down))
                 BreakLocked(new BrokenPoolException($"The pool '{Name}' has no host left: {string.Join("; ", _groups.Select(g => g.HostName + ": " + g.LastError))}", failure),
-                    transient: false);
+                    transient: true); // the next map tries every host again (RetryHostsLocked)
         }
 
         /// <summary>Decides the fate of the item a worker was running when it died; returns a chunk to re-run it, or null when it was reported or needs nothing.</summary>
