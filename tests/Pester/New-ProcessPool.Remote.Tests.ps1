@@ -322,13 +322,13 @@ Describe 'New-ProcessPool with remote hosts' {
                 Import-Module $module
                 $pool = New-ProcessPool -HostName $hostName -WorkersPerHost 2 -KeyFilePath $key -RemotePowerShell $remotePowerShell `
                     -Options @{ UserKnownHostsFile = $known; GlobalKnownHostsFile = '/dev/null'; IdentitiesOnly = 'yes' }
-                $job = 1..2 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AsJob -ArgumentList $spawn {
+                $job = 1 | Invoke-PoolMap -Pool $pool -AsJob -ArgumentList $spawn {
                     param($spawn)
                     $sleepers = & ([scriptblock]::Create($spawn))
                     Add-Content -LiteralPath (Join-Path $using:dir 'sleepers.txt') -Value $sleepers
                     Wait-Process -Id $sleepers[0]
                 }
-                while (@(Get-Content -ErrorAction SilentlyContinue (Join-Path $dir 'sleepers.txt')).Count -lt 4) { Start-Sleep -Milliseconds 50 }
+                while (@(Get-Content -ErrorAction SilentlyContinue (Join-Path $dir 'sleepers.txt')).Count -lt 2) { Start-Sleep -Milliseconds 50 }
                 Set-Content -LiteralPath (Join-Path $dir 'caller.txt') -Value (@($PID) + $pool.GetAllStartedProcessIds())
                 Start-Sleep 600
             }
