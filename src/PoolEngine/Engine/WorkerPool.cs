@@ -197,14 +197,14 @@ namespace ProcessPool.Engine
         internal int MaxOutboundFrameBytes => Math.Min(_options.MaxFrameBytes, Protocol.ProtocolConstants.DefaultMaxFrameBytes);
 
         /// <summary>Largest encoded item a map on this pool accepts (a chunk frame holding that item alone); a bigger one is refused by Submit.</summary>
-        public int MaxItemBytes => MaxOutboundFrameBytes - Chunk.HeaderBytes - 4;
+        public int MaxItemBytes => MaxOutboundFrameBytes - Protocol.ChunkMessage.HeaderBytes - Protocol.ChunkMessage.ItemOverheadBytes;
 
         /// <summary>Starts a map; submit items to the returned handle and take results from it.</summary>
         /// <exception cref="MapDefinitionException">The map's definition does not fit in a frame to a worker.</exception>
         public MapRun StartMap(MapOptions options)
         {
             options.Validate();
-            long defineBytes = 4 + 4 + (long)System.Text.Encoding.UTF8.GetByteCount(options.PayloadKind) + 4 + options.PayloadDefinition.Length;
+            long defineBytes = DefineMessage.BodyLength(options.PayloadKind, options.PayloadDefinition);
             if (defineBytes > MaxOutboundFrameBytes)
                 throw new MapDefinitionException(
                     $"The map's definition is {defineBytes} bytes once serialized; a message to a worker holds at most {MaxOutboundFrameBytes} bytes. " +

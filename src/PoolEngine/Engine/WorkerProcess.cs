@@ -148,7 +148,7 @@ namespace ProcessPool.Engine
                     }
                     else if (message.Chunk != null)
                     {
-                        WriteChunk(writer, stream, body, message.Chunk);
+                        WriteChunk(writer, body, message.Chunk);
                     }
                     else if (message.File != null)
                     {
@@ -166,7 +166,7 @@ namespace ProcessPool.Engine
                     else if (_definedMaps.Remove(message.ReleaseMapId))
                     {
                         body.Clear();
-                        body.WriteInt32(message.ReleaseMapId);
+                        new ReleaseMessage(message.ReleaseMapId).WriteTo(body);
                         writer.Write(FrameType.Release, body);
                     }
                     if (_outbox.Count == 0) writer.Flush();
@@ -183,37 +183,17 @@ namespace ProcessPool.Engine
             }
         }
 
-        private void WriteChunk(FrameWriter writer, Stream stream, ByteBuffer body, Chunk chunk)
+        private void WriteChunk(FrameWriter writer, ByteBuffer body, Chunk chunk)
         {
             var map = chunk.Map;
             if (_definedMaps.Add(map.Id))
             {
                 OfferFiles(writer, body, map.Options.Files);
                 body.Clear();
-                body.WriteInt32(map.Id);
-                body.WriteString(map.Options.PayloadKind);
-                body.WriteBlob(map.Options.PayloadDefinition);
+                new DefineMessage(map.Id, map.Options.PayloadKind, map.Options.PayloadDefinition).WriteTo(body);
                 writer.Write(FrameType.Define, body);
             }
-            // Items go straight from their arrays to the stream: no copy of the chunk is assembled.
-            body.Clear();
-            body.WriteInt32(map.Id);
-            body.WriteInt64(chunk.Id);
-            body.WriteByte(chunk.Isolated ? ChunkFlags.Isolated : (byte)0);
-            body.WriteInt32(chunk.Count);
-            int length = chunk.FrameLength();
-            writer.WriteHeader(FrameType.Chunk, length);
-            stream.Write(body.RawData, 0, body.Length);
-            var prefix = new byte[4];
-            foreach (var item in chunk.Items)
-            {
-                prefix[0] = (byte)item.Length;
-                prefix[1] = (byte)(item.Length >> 8);
-                prefix[2] = (byte)(item.Length >> 16);
-                prefix[3] = (byte)(item.Length >> 24);
-                stream.Write(prefix, 0, 4);
-                stream.Write(item, 0, item.Length);
-            }
+            new ChunkMessage(map.Id, chunk.Id, chunk.Isolated ? ChunkFlags.Isolated : (byte)0, chunk.Count).WriteFrame(writer, body, chunk.Items);
         }
 
         /// <summary>
@@ -340,17 +320,15 @@ namespace ProcessPool.Engine
                         current = OnItemsDone(ref body, current);
                         break;
                     case FrameType.ChunkDone:
-                        long chunkId = body.ReadInt64();
-                        long micros = body.ReadInt64();
-                        long workingSet = body.ReadInt64();
-                        if (current == null || current.Id != chunkId) current = _pool.PeekInFlight(this);
-                        if (current == null || current.Id != chunkId || current.NextIndex != current.Count)
-                            throw new ProtocolException($"ChunkDone for chunk {chunkId} does not match the chunk in progress.");
-                        _pool.OnChunkDone(this, current, micros, workingSet);
+                        var done = ChunkDoneMessage.ReadFrom(ref body);
+                        if (current == null || current.Id != done.ChunkId) current = _pool.PeekInFlight(this);
+                        if (current == null || current.Id != done.ChunkId || current.NextIndex != current.Count)
+                            throw new ProtocolException($"ChunkDone for chunk {done.ChunkId} does not match the chunk in progress.");
+                        _pool.OnChunkDone(this, current, done.Micros, done.WorkingSet);
                         current = null;
                         break;
                     case FrameType.ChunkStarted:
-                        long startedId = body.ReadInt64();
+                        long startedId = ChunkStartedMessage.ReadFrom(ref body).ChunkId;
                         var started = _pool.PeekInFlight(this);
                         if (started != null && started.Id == startedId)
                         {
@@ -359,7 +337,7 @@ namespace ProcessPool.Engine
                         }
                         break;
                     case FrameType.Heartbeat:
-                        WorkingSet = body.ReadInt64();
+                        WorkingSet = HeartbeatMessage.ReadFrom(ref body).WorkingSet;
                         break;
                     case FrameType.FinalizerFailed:
                         FinalizerError = ErrorInfo.ReadFrom(ref body);
@@ -368,9 +346,8 @@ namespace ProcessPool.Engine
                         OnFileNeeded(ref body);
                         break;
                     case FrameType.DefineFailed:
-                        int mapId = body.ReadInt32();
-                        var error = ErrorInfo.ReadFrom(ref body);
-                        _pool.OnDefineFailed(mapId, error);
+                        var failed = DefineFailedMessage.ReadFrom(ref body);
+                        _pool.OnDefineFailed(failed.MapId, failed.Error);
                         break;
                     default:
                         throw new ProtocolException($"A worker may not send {type} frames.");
@@ -383,22 +360,14 @@ namespace ProcessPool.Engine
         /// <summary>Delivers a batch of results; consecutive successes of one chunk reach the map under one lock.</summary>
         private Chunk? OnItemsDone(ref BodyReader body, Chunk? current)
         {
-            int count = body.ReadCount(16);
+            int count = ItemsDoneMessage.ReadCount(ref body);
             var now = DateTime.UtcNow;
             for (int n = 0; n < count; n++)
             {
-                long chunkId = body.ReadInt64();
-                int index = body.ReadInt32();
-                long micros = body.ReadInt64();
-                int recordCount = body.ReadCount(5);
-                var records = recordCount == 0 ? Array.Empty<OutputRecord>() : new OutputRecord[recordCount];
-                for (int i = 0; i < recordCount; i++)
-                {
-                    var kind = (RecordKind)body.ReadByte();
-                    if (kind > RecordKind.Progress) throw new ProtocolException($"Unknown record kind {(int)kind}.");
-                    records[i] = new OutputRecord(kind, body.ReadBlob() ?? Array.Empty<byte>());
-                }
-                ErrorInfo? error = body.ReadByte() == 0 ? null : ErrorInfo.ReadFrom(ref body);
+                var entry = ItemsDoneMessage.ReadEntry(ref body);
+                long chunkId = entry.ChunkId;
+                int index = entry.Index;
+                var error = entry.Error;
 
                 if (current == null || current.Id != chunkId)
                 {
@@ -409,12 +378,12 @@ namespace ProcessPool.Engine
                     throw new ProtocolException($"Result for item {index} of chunk {chunkId} arrived out of order.");
                 long sequence = current.Sequences[index];
                 if (error == null)
-                    _successes.Add(new CompletedItem(sequence, records, micros));
+                    _successes.Add(new CompletedItem(sequence, entry.Records, entry.Micros));
                 else
                 {
                     DeliverSuccesses(current, now);
-                    var duration = TimeSpan.FromTicks(micros * 10);
-                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration, Group.HostName);
+                    var duration = TimeSpan.FromTicks(entry.Micros * 10);
+                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), entry.Records, Id, ProcessId, now - duration, duration, Group.HostName);
                     if (retry != null) _pool.Requeue(new[] { retry });
                 }
                 current.NextIndex = index + 1;

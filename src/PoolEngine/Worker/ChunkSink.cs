@@ -6,7 +6,8 @@ namespace ProcessPool.Engine.Worker
 {
     /// <summary>
     /// Where a runner reports a chunk's items. Each item's records are gathered and sent as one entry of an ItemsDone frame when
-    /// the item ends, so the parent receives an item's outputs together. Used by the worker's main thread only.
+    /// the item ends (<see cref="ItemsDoneMessage.EntryWriter"/>), so the parent receives an item's outputs together.
+    /// Used by the worker's main thread only.
     /// </summary>
     public sealed class ChunkSink
     {
@@ -15,8 +16,7 @@ namespace ProcessPool.Engine.Worker
         private readonly int _itemCount;
         private long _chunkId;
         private int _current = -1;
-        private int _recordCount;
-        private int _recordCountOffset;
+        private ItemsDoneMessage.EntryWriter _entry;
         private long _itemStartTicks;
 
         private readonly bool _flushEachItem;
@@ -40,20 +40,14 @@ namespace ProcessPool.Engine.Worker
             _current = index;
             _itemStartTicks = Stopwatch.GetTimestamp();
             _body.Clear();
-            _body.WriteInt64(_chunkId);
-            _body.WriteInt32(index);
-            _body.Reserve(8); // duration, patched at the end
-            _recordCountOffset = _body.Reserve(4);
-            _recordCount = 0;
+            _entry.Begin(_body, _chunkId, index);
         }
 
         /// <summary>Adds one record (an output value or a stream record) to the current item.</summary>
         public void Emit(RecordKind kind, byte[] data)
         {
             if (_current == -1) throw new InvalidOperationException("Emit was called outside an item.");
-            _body.WriteByte((byte)kind);
-            _body.WriteBlob(data);
-            _recordCount++;
+            _entry.AddRecord(_body, kind, data);
         }
 
         /// <summary>Ends the current item successfully.</summary>
@@ -69,15 +63,7 @@ namespace ProcessPool.Engine.Worker
         {
             if (_current == -1) throw new InvalidOperationException("No item is running.");
             long micros = (Stopwatch.GetTimestamp() - _itemStartTicks) * 1_000_000 / Stopwatch.Frequency;
-            _body.PatchInt32(12, (int)micros);
-            _body.PatchInt32(16, (int)(micros >> 32));
-            _body.PatchInt32(_recordCountOffset, _recordCount);
-            if (error == null) _body.WriteByte(0);
-            else
-            {
-                _body.WriteByte(1);
-                error.WriteTo(_body);
-            }
+            _entry.End(_body, micros, error);
             _channel.AddItemResult(_body, sendNow: _flushEachItem || micros > 2000);
             _current = -1;
         }

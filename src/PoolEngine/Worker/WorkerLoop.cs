@@ -70,7 +70,7 @@ namespace ProcessPool.Engine.Worker
                         RunChunk(ref reader2);
                         break;
                     case FrameType.Release:
-                        Release(reader2.ReadInt32());
+                        Release(ReleaseMessage.ReadFrom(ref reader2).MapId);
                         break;
                     case FrameType.Shutdown:
                         Shutdown();
@@ -199,30 +199,27 @@ namespace ProcessPool.Engine.Worker
 
         private void Define(ref BodyReader body)
         {
-            int mapId = body.ReadInt32();
-            string kind = body.ReadString() ?? "";
-            byte[] payload = body.ReadBlob() ?? Array.Empty<byte>();
+            var define = DefineMessage.ReadFrom(ref body);
             try
             {
-                _maps[mapId] = GetRunner(kind).Define(payload);
+                _maps[define.MapId] = GetRunner(define.Kind).Define(define.Payload);
             }
             catch (Exception error)
             {
                 var info = ErrorInfo.FromException(error);
-                _failedMaps[mapId] = info;
-                _channel.SendDefineFailed(mapId, info);
+                _failedMaps[define.MapId] = info;
+                _channel.SendDefineFailed(new DefineFailedMessage(define.MapId, info));
             }
         }
 
         private void RunChunk(ref BodyReader body)
         {
             long started = Stopwatch.GetTimestamp();
-            int mapId = body.ReadInt32();
-            long chunkId = body.ReadInt64();
-            bool isolated = (body.ReadByte() & ChunkFlags.Isolated) != 0;
-            int count = body.ReadCount(4);
-            var items = new ArraySegment<byte>[count];
-            for (int i = 0; i < count; i++) items[i] = body.ReadBlobSegment();
+            var chunk = ChunkMessage.ReadFrom(ref body);
+            var items = chunk.ReadItems(ref body);
+            int mapId = chunk.MapId, count = chunk.Count;
+            long chunkId = chunk.ChunkId;
+            bool isolated = chunk.Isolated;
             var sink = new ChunkSink(_channel, chunkId, count, flushEachItem: isolated);
             // An isolated re-run, and the first chunk of a map (which first loads its code), say when they begin: the
             // parent blames a death on an isolated item, and starts an item timeout, only from then. The parent applies
@@ -260,7 +257,7 @@ namespace ProcessPool.Engine.Worker
             // on whether this worker runs another chunk.
             long workingSet = _maxWorkingSet > 0 ? _channel.SampleWorkingSet() : _channel.WorkingSet;
             if (_maxWorkingSet > 0 && workingSet > _maxWorkingSet) _retiring = true;
-            _channel.SendChunkDone(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency, workingSet);
+            _channel.SendChunkDone(new ChunkDoneMessage(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency, workingSet));
         }
 
         private void Release(int mapId)
