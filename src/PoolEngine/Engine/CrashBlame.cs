@@ -42,7 +42,7 @@ namespace ProcessPool.Engine
             {
                 case KillReason.ItemTimeout when timedOut == sequence:
                     var timeout = chunk.Map.Options.ItemTimeout ?? TimeSpan.Zero;
-                    return chunk.Map.ItemFailed(sequence, item,
+                    return chunk.Map.ItemFailed(sequence, chunk.Id, item,
                         new ItemTimeoutException(sequence, $"ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
                         Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran, worker.Group.HostName);
                 default:

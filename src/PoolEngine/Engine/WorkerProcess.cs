@@ -319,6 +319,9 @@ namespace ProcessPool.Engine
                     case FrameType.ItemsDone:
                         current = OnItemsDone(ref body, current);
                         break;
+                    case FrameType.ItemRecords:
+                        current = OnItemRecords(ref body, current);
+                        break;
                     case FrameType.ChunkDone:
                         var done = ChunkDoneMessage.ReadFrom(ref body);
                         if (current == null || current.Id != done.ChunkId) current = _pool.PeekInFlight(this);
@@ -378,18 +381,33 @@ namespace ProcessPool.Engine
                     throw new ProtocolException($"Result for item {index} of chunk {chunkId} arrived out of order.");
                 long sequence = current.Sequences[index];
                 if (error == null)
-                    _successes.Add(new CompletedItem(sequence, entry.Records, entry.Micros));
+                    _successes.Add(new CompletedItem(sequence, chunkId, entry.Records, entry.Micros));
                 else
                 {
                     DeliverSuccesses(current, now);
                     var duration = TimeSpan.FromTicks(entry.Micros * 10);
-                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), entry.Records, Id, ProcessId, now - duration, duration, Group.HostName);
+                    var retry = current.Map.ItemFailed(sequence, chunkId, current.Items[index], error.ToException(), entry.Records, Id, ProcessId, now - duration, duration, Group.HostName);
                     if (retry != null) _pool.Requeue(new[] { retry });
                 }
                 current.NextIndex = index + 1;
             }
             DeliverSuccesses(current, now);
             CurrentItemStartTicks = Stopwatch.GetTimestamp();
+            return current;
+        }
+
+        /// <summary>
+        /// Records of an item still running (it ran longer than the worker's streaming threshold). They go to the map
+        /// at once; the item's timeout clock is not reset, it is still the same item. May block while the map holds
+        /// its bound of undelivered records (<see cref="MapRun.ItemRecords"/>).
+        /// </summary>
+        private Chunk? OnItemRecords(ref BodyReader body, Chunk? current)
+        {
+            var (chunkId, index, records) = ItemRecordsMessage.ReadFrom(ref body);
+            if (current == null || current.Id != chunkId) current = _pool.PeekInFlight(this);
+            if (current == null || current.Id != chunkId || index != current.NextIndex)
+                throw new ProtocolException($"Records of item {index} of chunk {chunkId} arrived out of order.");
+            current.Map.ItemRecords(current.Sequences[index], chunkId, records, this);
             return current;
         }
 

@@ -36,6 +36,14 @@ namespace ProcessPool.Engine.Protocol
             long chunkId = body.ReadInt64();
             int index = body.ReadInt32();
             long micros = body.ReadInt64();
+            var records = ReadRecords(ref body);
+            ErrorInfo? error = body.ReadByte() == 0 ? null : ErrorInfo.ReadFrom(ref body);
+            return new Entry(chunkId, index, micros, records, error);
+        }
+
+        /// <summary>A record count, then each record as a kind byte and a blob (an entry's records, and an ItemRecords frame's).</summary>
+        public static OutputRecord[] ReadRecords(ref BodyReader body)
+        {
             int recordCount = body.ReadCount(5);
             var records = recordCount == 0 ? Array.Empty<OutputRecord>() : new OutputRecord[recordCount];
             for (int i = 0; i < recordCount; i++)
@@ -44,8 +52,7 @@ namespace ProcessPool.Engine.Protocol
                 if (kind > RecordKind.Progress) throw new ProtocolException($"Unknown record kind {(int)kind}.");
                 records[i] = new OutputRecord(kind, body.ReadBlob() ?? Array.Empty<byte>());
             }
-            ErrorInfo? error = body.ReadByte() == 0 ? null : ErrorInfo.ReadFrom(ref body);
-            return new Entry(chunkId, index, micros, records, error);
+            return records;
         }
 
         /// <summary>One item's result: where it belongs, how long it ran, what it emitted, and its error if it failed.</summary>
@@ -76,6 +83,19 @@ namespace ProcessPool.Engine.Protocol
         {
             private int _start;
             private int _recordCount;
+
+            /// <summary>Records added since <see cref="Begin"/> or the last <see cref="DropRecords"/>.</summary>
+            public int RecordCount => _recordCount;
+
+            /// <summary>Where the entry's records start in the buffer.</summary>
+            public int RecordsOffset => _start + EntryHeaderBytes;
+
+            /// <summary>Forgets the records gathered so far (they were sent in an ItemRecords frame); the entry carries only what follows.</summary>
+            public void DropRecords(ByteBuffer body)
+            {
+                body.Truncate(RecordsOffset);
+                _recordCount = 0;
+            }
 
             public void Begin(ByteBuffer body, long chunkId, int index)
             {

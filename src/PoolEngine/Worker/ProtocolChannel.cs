@@ -63,6 +63,13 @@ namespace ProcessPool.Engine.Worker
 
         public void SendChunkDone(ChunkDoneMessage message) => SendControl(FrameType.ChunkDone, body => message.WriteTo(body));
 
+        /// <summary>
+        /// Records of an item still running: chunk id, index, count, then the records as the sink gathered them.
+        /// Results batched before it go out first, so the parent sees every frame in the order the items ran.
+        /// </summary>
+        public void SendItemRecords(long chunkId, int index, int recordCount, ByteBuffer entry, int recordsOffset) =>
+            SendControl(FrameType.ItemRecords, body => ItemRecordsMessage.WriteTo(body, chunkId, index, recordCount, entry, recordsOffset));
+
         /// <summary>The working set read now, bypassing the 50 ms sample (used when a ceiling is checked).</summary>
         public long SampleWorkingSet()
         {
