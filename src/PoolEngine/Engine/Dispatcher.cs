@@ -16,6 +16,13 @@ namespace ProcessPool.Engine
         /// <summary>Most chunks a worker holds when its chunks are tiny, so the pipe round trip does not dominate.</summary>
         public const int MaxPrefetch = 16;
 
+        /// <summary>
+        /// Chunks a remote worker holds whatever their size: an ssh channel adds latency that a local pipe does not
+        /// (two more processes, TCP with Nagle's algorithm, a network), so a remote worker gets one more chunk in hand
+        /// to keep it busy while results and the next chunk cross.
+        /// </summary>
+        public const int RemotePrefetch = 3;
+
         private readonly WorkerPool _pool;
         private readonly LinkedList<Chunk> _ready = new LinkedList<Chunk>();
         private int _nextMapToCut;
@@ -168,7 +175,7 @@ namespace ProcessPool.Engine
         {
             Debug.Assert(Monitor.IsEntered(_pool.Gate));
             int depth = worker.InFlight.Count;
-            if (depth < 2) return true;
+            if (depth < (worker.Group.IsRemote ? RemotePrefetch : 2)) return true;
             double last = map.Sizer.LastChunkMicros;
             return depth < MaxPrefetch && last >= 0 && last < 1000;
         }
