@@ -18,7 +18,7 @@ namespace ProcessPool.Engine
 
         /// <summary>
         /// Chunks a remote worker holds whatever their size: an ssh channel adds latency that a local pipe does not
-        /// (two more processes, TCP with Nagle's algorithm, a network), so a remote worker gets one more chunk in hand
+        /// (two more processes and a network), so a remote worker gets one more chunk in hand
         /// to keep it busy while results and the next chunk cross.
         /// </summary>
         public const int RemotePrefetch = 3;
