@@ -1,6 +1,6 @@
 // ProcessPool.Bench: one workload of the ProcessPool-vs-multiprocessing benchmark per invocation.
 //
-//   dotnet exec ProcessPool.Bench.dll --workload throughput|overhead|cpu|memory|cold [--repeat N] [--items N]
+//   dotnet exec ProcessPool.Bench.dll --workload throughput|batches|overhead|cpu|memory|cold [--repeat N] [--items N]
 //                                     [--rounds N] [--workers N] [--timeout S]
 //
 // Prints one JSON line per run on stdout (diagnostics go to stderr). bench/run.sh alternates these runs with
@@ -66,6 +66,7 @@ namespace ProcessPool.Bench
             switch (workload)
             {
                 case "throughput": run = _ => Trivial("throughput", items ?? 1_000_000, chunkSize: null); defaultTimeout = 180; break;
+                case "batches": run = _ => Batches(items ?? 1_000_000, EnvInt("BENCH_BATCH_SIZE", 1024)); defaultTimeout = 180; break;
                 case "overhead": run = _ => Trivial("overhead", items ?? 20_000, chunkSize: 1); defaultTimeout = 180; break;
                 case "cpu": run = _ => Cpu((int)(items ?? 64), rounds); defaultTimeout = 180; break;
                 case "memory": run = _ => Memory(items ?? 10_000_000); defaultTimeout = 400; break;
@@ -141,6 +142,60 @@ namespace ProcessPool.Bench
                 ["gc_pause_ms"] = collections.pauseMs,
             };
             return result;
+        }
+
+        /// <summary>
+        /// a'. throughput through the batch API (<see cref="MethodBatch.MapArray"/>, Pool.map's shape: an array in, an array
+        /// of results out): the same 1M items and method, the pool item being a batch of <paramref name="batchSize"/> (its default, 1024).
+        /// </summary>
+        private static Dictionary<string, object?> Batches(long count, int batchSize)
+        {
+            using var pool = NewPool();
+            if (!pool.WaitForWorkers(TimeSpan.FromSeconds(60))) throw new TimeoutException("workers did not start in 60 s");
+            var first = Stopwatch.StartNew();
+            RunDoubleBatched(pool, EnvInt("BENCH_WARM_ITEMS", (int)count), batchSize, out _);
+            double firstPassSeconds = first.Elapsed.TotalSeconds;
+
+            var gc = GcMeter.Start();
+            var cpu = CpuMeter.Start(pool);
+            var clock = Stopwatch.StartNew();
+            var chunks = RunDoubleBatched(pool, count, batchSize, out _);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var used = cpu.Stop();
+            var collections = gc.Stop();
+            return new Dictionary<string, object?>
+            {
+                ["items"] = count,
+                ["seconds"] = seconds,
+                ["items_per_s"] = count / seconds,
+                ["per_item_us"] = seconds * 1e6 / count,
+                ["first_pass_seconds"] = firstPassSeconds,
+                ["batch_size"] = batchSize,
+                ["chunks"] = chunks.Count,
+                ["max_chunk"] = chunks.Max,
+                ["parent_cpu_seconds"] = used.parent,
+                ["workers_cpu_seconds"] = used.workers,
+                ["gc_gen0"] = collections.gen0,
+                ["gc_gen1"] = collections.gen1,
+                ["gc_gen2"] = collections.gen2,
+                ["gc_pause_ms"] = collections.pauseMs,
+            };
+        }
+
+        private static ChunkCounter RunDoubleBatched(WorkerPool pool, long count, int batchSize, out long checkedCount)
+        {
+            var chunks = new ChunkCounter();
+            var options = DoubleOptions(null);
+            options.ChunkCompleted = chunks.Add;
+            // Input built inside the timed section, as Python's pool.map builds its chunks from range(count).
+            var input = new long[count];
+            for (long i = 0; i < count; i++) input[i] = i;
+            var results = MethodBatch.MapArray<long, long>(pool, options, input, batchSize);
+            if (results.Length != count) throw new InvalidDataException($"got {results.Length} results for {count} items");
+            for (long i = 0; i < count; i++)
+                if (results[i] != 2 * i) throw new InvalidDataException($"item {i}: got {results[i]}, expected {2 * i}");
+            checkedCount = count;
+            return chunks;
         }
 
         /// <summary>Maps Double over 0..count-1 (encoded lazily), checks every result in order, returns chunk statistics.</summary>
