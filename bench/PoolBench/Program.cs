@@ -464,7 +464,17 @@ namespace ProcessPool.Bench
         {
             string? host = Environment.ProcessPath;
             string dotnet = host != null && Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? host : "dotnet";
-            return new PoolOptions(new WorkerLaunch(dotnet, new[] { "exec", WorkerDll })) { Size = Workers, Name = "bench" };
+            var launch = WorkerLaunch.ForDotnetWorker(WorkerDll, dotnet);
+            // Diagnostics: BENCH_WORKER_RUNTIME=none starts workers without the default runtime settings, "K=V;K=V" with these instead.
+            string? runtime = Environment.GetEnvironmentVariable("BENCH_WORKER_RUNTIME");
+            if (!string.IsNullOrEmpty(runtime))
+            {
+                launch.RuntimeSettings.Clear();
+                if (runtime != "none")
+                    foreach (string pair in runtime.Split(';', StringSplitOptions.RemoveEmptyEntries))
+                        launch.RuntimeSettings[pair.Split('=')[0]] = pair.Split('=')[1];
+            }
+            return new PoolOptions(launch) { Size = Workers, Name = "bench" };
         }
 
         private static WorkerPool NewPool() => new WorkerPool(Options());
