@@ -71,6 +71,7 @@ namespace ProcessPool.Bench
                 case "cpu": run = _ => Cpu((int)(items ?? 64), rounds); defaultTimeout = 180; break;
                 case "memory": run = _ => Memory(items ?? 10_000_000); defaultTimeout = 400; break;
                 case "cold": run = Cold; defaultTimeout = 120; break;
+                case "serial-child": return SerialChild((int)(items ?? 64), rounds);
                 case "idle": run = _ => Idle(items ?? 5); defaultTimeout = 120; break;
                 default:
                     Console.Error.WriteLine("usage: --workload throughput|overhead|cpu|memory|cold|idle [--repeat N] [--items N] [--rounds N] [--workers N] [--timeout S]");
@@ -295,8 +296,12 @@ namespace ProcessPool.Bench
                 poolTimes.Add(poolSeconds);
             }
             double serialBest = serialTimes.Min(), poolBest = poolTimes.Min();
+            var (ceiling, concurrentBest) = SerialCeiling(count, rounds, serialBest);
             return new Dictionary<string, object?>
             {
+                ["ceiling_speedup"] = ceiling,
+                ["ceiling_fraction"] = serialBest / poolBest / ceiling,
+                ["two_serial_processes_seconds"] = concurrentBest,
                 ["items"] = count,
                 ["rounds"] = rounds,
                 ["serial_seconds"] = serialBest,
@@ -315,6 +320,65 @@ namespace ProcessPool.Bench
                 ["workers_cpu_seconds"] = bestWorkersCpu,
                 ["hash"] = serial[0],
             };
+        }
+
+        /// <summary>
+        /// The machine's ceiling for the CPU workload, measured in the same run: two independent serial processes (this
+        /// program, <c>--workload serial-child</c>) each run the same 64 items at once, after their own warm-up, started
+        /// together <see cref="CpuRounds"/> times. Two processes doing twice the work in the best concurrent time give
+        /// ceiling = 2 × serial ÷ concurrent: what two cores of this VM deliver with no pool at all (1.7x, not 2x, here).
+        /// </summary>
+        private static (double ceiling, double concurrentBest) SerialCeiling(int count, int rounds, double serialBest)
+        {
+            var children = Enumerable.Range(0, Workers).Select(_ =>
+            {
+                var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+                if (Path.GetFileNameWithoutExtension(info.FileName).Equals("dotnet", StringComparison.OrdinalIgnoreCase)) info.ArgumentList.Add(typeof(Program).Assembly.Location);
+                foreach (string arg in new[] { "--workload", "serial-child", "--items", count.ToString(CultureInfo.InvariantCulture), "--rounds", rounds.ToString(CultureInfo.InvariantCulture) })
+                    info.ArgumentList.Add(arg);
+                return Process.Start(info)!;
+            }).ToList();
+            try
+            {
+                foreach (var child in children)
+                    if (child.StandardOutput.ReadLine() != "ready") throw new InvalidDataException("serial child did not warm up");
+                double best = double.MaxValue;
+                for (int round = 0; round < CpuRounds; round++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    foreach (var child in children) child.StandardInput.WriteLine("go");
+                    foreach (var child in children) child.StandardInput.Flush();
+                    foreach (var child in children)
+                        if (child.StandardOutput.ReadLine() != "done") throw new InvalidDataException("serial child failed");
+                    best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                }
+                foreach (var child in children) child.StandardInput.Close();
+                foreach (var child in children) child.WaitForExit(10_000);
+                return (Workers * serialBest / best, best);
+            }
+            finally
+            {
+                foreach (var child in children)
+                {
+                    if (!child.HasExited) child.Kill();
+                    child.Dispose();
+                }
+            }
+        }
+
+        /// <summary>One of the two serial processes of <see cref="SerialCeiling"/>: warms up, says ready, then runs the items once per "go".</summary>
+        private static int SerialChild(int count, int rounds)
+        {
+            for (int i = 0; i < WarmItems; i++) Work.Sha(WarmRounds);
+            Console.Out.WriteLine("ready");
+            Console.Out.Flush();
+            while (Console.In.ReadLine() == "go")
+            {
+                for (int i = 0; i < count; i++) Work.Sha(rounds);
+                Console.Out.WriteLine("done");
+                Console.Out.Flush();
+            }
+            return 0;
         }
 
         /// <summary>d. 10M items streamed through an ordered map: peak growth of the parent's memory over the baseline taken just before.</summary>
