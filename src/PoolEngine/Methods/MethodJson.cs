@@ -13,7 +13,13 @@ namespace ProcessPool.Engine.Methods
     public static class MethodJson
     {
         /// <summary>Default System.Text.Json behaviour, plus public fields (common in compiled value types).</summary>
-        public static JsonSerializerOptions Options { get; } = new JsonSerializerOptions { IncludeFields = true };
+        /// <remarks>The resolver is set here because <see cref="JsonSerializerOptions.GetTypeInfo"/> refuses options that have none, and
+        /// nothing else may have used them first.</remarks>
+        public static JsonSerializerOptions Options { get; } = new JsonSerializerOptions
+        {
+            IncludeFields = true,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        };
 
         /// <summary>Encodes a value as a method item: binary for the primitives listed on the class, JSON otherwise.</summary>
         public static byte[] Encode<T>(T value) =>
