@@ -66,7 +66,7 @@ namespace ProcessPool.Bench
             switch (workload)
             {
                 case "throughput": run = _ => Trivial("throughput", items ?? 1_000_000, chunkSize: null); defaultTimeout = 180; break;
-                case "batches": run = _ => Batches(items ?? 1_000_000, EnvInt("BENCH_BATCH_SIZE", 1024)); defaultTimeout = 180; break;
+                case "batches": run = _ => Batches(items ?? 1_000_000, EnvInt("BENCH_BATCH_SIZE", 0) is int b && b > 0 ? b : null); defaultTimeout = 180; break;
                 case "overhead": run = _ => Trivial("overhead", items ?? 20_000, chunkSize: 1); defaultTimeout = 180; break;
                 case "cpu": run = _ => Cpu((int)(items ?? 64), rounds); defaultTimeout = 180; break;
                 case "memory": run = _ => Memory(items ?? 10_000_000); defaultTimeout = 400; break;
@@ -147,9 +147,9 @@ namespace ProcessPool.Bench
 
         /// <summary>
         /// a'. throughput through the batch API (<see cref="MethodBatch.MapArray"/>, Pool.map's shape: an array in, an array
-        /// of results out): the same 1M items and method, the pool item being a batch of <paramref name="batchSize"/> (its default, 1024).
+        /// of results out): the same 1M items and method, in batches of <paramref name="batchSize"/> (by default Pool.map's rule: 4 per worker).
         /// </summary>
-        private static Dictionary<string, object?> Batches(long count, int batchSize)
+        private static Dictionary<string, object?> Batches(long count, int? batchSize)
         {
             using var pool = NewPool();
             if (!pool.WaitForWorkers(TimeSpan.FromSeconds(60))) throw new TimeoutException("workers did not start in 60 s");
@@ -183,7 +183,7 @@ namespace ProcessPool.Bench
             };
         }
 
-        private static ChunkCounter RunDoubleBatched(WorkerPool pool, long count, int batchSize, out long checkedCount)
+        private static ChunkCounter RunDoubleBatched(WorkerPool pool, long count, int? batchSize, out long checkedCount)
         {
             var chunks = new ChunkCounter();
             var options = DoubleOptions(null);

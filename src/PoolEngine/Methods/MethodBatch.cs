@@ -83,10 +83,28 @@ namespace ProcessPool.Engine.Methods
         /// and returns the results in input order: <c>multiprocessing.Pool.map</c>'s shape, with no per-element call
         /// in the caller. A failed batch throws its error (a <see cref="RemoteItemException"/> naming the element).
         /// </summary>
-        public static TResult[] MapArray<TItem, TResult>(WorkerPool pool, MapOptions options, TItem[] items, int batchSize = 1024, CancellationToken cancellationToken = default)
+        /// <param name="pool">The pool.</param>
+        /// <param name="options">The map: its method, and ordering, timeouts, retries (per batch).</param>
+        /// <param name="items">The items.</param>
+        /// <param name="batchSize">Elements per batch; null takes <c>Pool.map</c>'s rule, about four batches per worker
+        /// (at most <see cref="MaxDefaultBatch"/> elements each), so the pool makes few round trips.</param>
+        /// <param name="cancellationToken">Stops the map.</param>
+        public static TResult[] MapArray<TItem, TResult>(WorkerPool pool, MapOptions options, TItem[] items, int? batchSize = null, CancellationToken cancellationToken = default)
         {
             if (items == null) throw new ArgumentNullException(nameof(items));
-            if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize));
+            int size = batchSize ?? DefaultBatchSize(items.Length, pool.Size);
+            if (size < 1) throw new ArgumentOutOfRangeException(nameof(batchSize));
+            return MapArray<TItem, TResult>(pool, options, items, size, cancellationToken);
+        }
+
+        /// <summary>The most elements a batch gets by default from <see cref="MapArray{TItem, TResult}(WorkerPool, MapOptions, TItem[], int?, CancellationToken)"/>.</summary>
+        public const int MaxDefaultBatch = 1 << 16;
+
+        private static int DefaultBatchSize(int count, int workers) =>
+            (int)Math.Max(1, Math.Min(MaxDefaultBatch, (count + 4L * workers - 1) / (4L * workers)));
+
+        private static TResult[] MapArray<TItem, TResult>(WorkerPool pool, MapOptions options, TItem[] items, int batchSize, CancellationToken cancellationToken)
+        {
             var results = new TResult[items.Length];
             long done = 0;
             foreach (var result in pool.Map(Slices(items, batchSize), options, cancellationToken))
