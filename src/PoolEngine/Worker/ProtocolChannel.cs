@@ -63,35 +63,12 @@ namespace ProcessPool.Engine.Worker
 
         public void SendHeartbeat() => SendControl(FrameType.Heartbeat, body => body.WriteInt64(WorkingSet));
 
-        /// <summary>
-        /// A chunk is done. <paramref name="flush"/> false leaves the frame (and the results before it) in the buffer
-        /// for the next flush, which comes at the latest from the pulse thread within a few ms: used while more
-        /// chunks are queued, so a stream of one-item chunks costs one write per several chunks, not one per item.
-        /// </summary>
-        public void SendChunkDone(long chunkId, long durationMicros, long workingSet, bool flush = true)
-        {
-            if (flush)
-            {
-                SendControl(FrameType.ChunkDone, body => WriteChunkDone(body, chunkId, durationMicros, workingSet));
-                return;
-            }
-            lock (_writer.SyncRoot)
-            {
-                SealBatchLocked();
-                _control.Clear();
-                WriteChunkDone(_control, chunkId, durationMicros, workingSet);
-                _writer.Write(FrameType.ChunkDone, _control);
-                _lastWriteTicks = Stopwatch.GetTimestamp();
-                _dirty = true;
-            }
-        }
-
-        private static void WriteChunkDone(ByteBuffer body, long chunkId, long durationMicros, long workingSet)
+        public void SendChunkDone(long chunkId, long durationMicros, long workingSet) => SendControl(FrameType.ChunkDone, body =>
         {
             body.WriteInt64(chunkId);
             body.WriteInt64(durationMicros);
             body.WriteInt64(workingSet);
-        }
+        });
 
         /// <summary>The working set read now, bypassing the 50 ms sample (used when a ceiling is checked).</summary>
         public long SampleWorkingSet()

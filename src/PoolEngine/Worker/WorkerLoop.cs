@@ -31,9 +31,6 @@ namespace ProcessPool.Engine.Worker
         /// reads the same figure in ChunkDone, re-queues them elsewhere) until the parent's Shutdown arrives.</summary>
         private bool _retiring;
 
-        /// <summary>A chunk's ChunkDone is not flushed at once while at least this many frames wait in the inbox.</summary>
-        private const int DeferChunkDoneQueued = 4;
-
         public WorkerLoop(Stream input, Stream output, IReadOnlyDictionary<string, Func<IPayloadRunner>> factories, Action<int>? exit = null)
         {
             _input = input;
@@ -76,11 +73,7 @@ namespace ProcessPool.Engine.Worker
                     default:
                         throw new ProtocolException($"A worker does not accept {type} frames.");
                 }
-                if (_inbox.Count == 0)
-                {
-                    _channel.FlushIfDirty(); // a deferred ChunkDone goes out before the pulse may sleep
-                    _pulse?.Idle(); // nothing queued: the pulse sleeps until the next chunk
-                }
+                if (_inbox.Count == 0) _pulse?.Idle(); // nothing queued: the pulse sleeps until the next chunk
             }
             return ExitCodes.ParentGone;
         }
@@ -201,11 +194,7 @@ namespace ProcessPool.Engine.Worker
             // on whether this worker runs another chunk.
             long workingSet = _maxWorkingSet > 0 ? _channel.SampleWorkingSet() : _channel.WorkingSet;
             if (_maxWorkingSet > 0 && workingSet > _maxWorkingSet) _retiring = true;
-            // With several chunks still queued the parent has work in hand for this worker: the report rides with the
-            // next flush (the pulse's, within 5 ms, or the one at the next chunk's end with fewer queued). With few queued
-            // it goes now, so the parent refills the queue before it runs dry.
-            bool flush = isolated || _retiring || _inbox.Count < DeferChunkDoneQueued;
-            _channel.SendChunkDone(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency, workingSet, flush);
+            _channel.SendChunkDone(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency, workingSet);
         }
 
         private void Release(int mapId)
