@@ -79,7 +79,7 @@ def rows_for(runs):
     if pp or py:
         a, b = med(pp, "items_per_s"), med(py, "items_per_s")
         r = a / b if a and b else None
-        table.append(["a. throughput, 1M trivial items, `MethodBatch.MapArray` (default batches) vs `pool.map` (items/s)",
+        table.append(["a'. throughput, 1M trivial items, `MethodBatch.MapArray` (default batches) vs `pool.map` (items/s)",
                       f"{fmt(a, '/s')} ({fmt(med(pp, 'seconds'), ' s')}){spread(pp, 'items_per_s', '/s')}",
                       f"{fmt(b, '/s')} ({fmt(med(py, 'seconds'), ' s')}){spread(py, 'items_per_s', '/s')}",
                       ratio_text(r), ">= 2x", met_text(None if r is None else r >= 2), len(pp), len(py)])
