@@ -108,6 +108,9 @@ namespace ProcessPool.TestMethods
 
         public static string Initialized(int x) => _initialized ?? "<none>";
 
+        /// <summary>An environment variable of the worker, or "<unset>".</summary>
+        public static string Env(string name) => Environment.GetEnvironmentVariable(name) ?? "<unset>";
+
         /// <summary>A finalizer that proves it ran by writing a file.</summary>
         public static void WriteMarker(string path) => File.WriteAllText(Path.Combine(path, "finalized-" + Process.GetCurrentProcess().Id), "done");
 
