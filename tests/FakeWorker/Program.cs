@@ -7,6 +7,7 @@ using System.Threading;
 var stdout = Console.OpenStandardOutput();
 var stdin = Console.OpenStandardInput();
 string mode = args.Length > 0 ? args[0] : "";
+const int ProtocolVersion = 2; // the engine's ProtocolConstants.Version: modes that break the protocol after a good hello
 
 void Frame(byte type, byte[] body, int? declaredLength = null)
 {
@@ -50,20 +51,20 @@ switch (mode)
         Thread.Sleep(Timeout.Infinite);
         break;
     case "garbage-after-ready":
-        Frame(0x01, Hello(1));
+        Frame(0x01, Hello(ProtocolVersion));
         ReadSetupThenReady();
         stdin.ReadExactly(new byte[6]); // wait for work to arrive
         stdout.Write("oops, not a frame\n"u8);
         stdout.Flush();
         break;
     case "truncated":
-        Frame(0x01, Hello(1));
+        Frame(0x01, Hello(ProtocolVersion));
         ReadSetupThenReady();
         stdin.ReadExactly(new byte[6]);
         Frame(0x04, new byte[10], declaredLength: 100); // promises 100 bytes, sends 10, exits
         break;
     case "oversized":
-        Frame(0x01, Hello(1));
+        Frame(0x01, Hello(ProtocolVersion));
         ReadSetupThenReady();
         stdin.ReadExactly(new byte[6]);
         Frame(0x04, Array.Empty<byte>(), declaredLength: int.MaxValue);
@@ -77,6 +78,16 @@ if (mode == "exit-unless")
 {
     if (!File.Exists(args[1])) return 7;
     return ProcessPool.Engine.Worker.WorkerMain.RunMethodWorker();
+}
+
+// "steps": a real worker whose "steps" payload runs each item as a script of steps, so tests can make an item
+// emit, wait and die at chosen moments (see StepsRunner).
+if (mode == "steps")
+{
+    return ProcessPool.Engine.Worker.WorkerMain.Run(new System.Collections.Generic.Dictionary<string, Func<ProcessPool.Engine.Worker.IPayloadRunner>>
+    {
+        [StepsRunner.Kind] = () => new StepsRunner(),
+    });
 }
 
 // "parent <worker.dll>": a parent that starts a pool, prints its workers' pids and waits to be killed,

@@ -300,6 +300,57 @@ Describe 'Invoke-PoolMap' {
         }
     }
 
+    Context 'Streaming output' {
+        BeforeAll {
+            # Each record that reaches the caller's pipeline, with the time it arrived there.
+            function Measure-Arrival([Parameter(ValueFromPipeline)] $Record) {
+                begin { $clock = [Diagnostics.Stopwatch]::StartNew() }
+                process { [pscustomobject]@{ Record = $Record; Seconds = $clock.Elapsed.TotalSeconds } }
+            }
+        }
+
+        It 'writes the first output of a 3 s item while it runs, as ForEach-Object -Parallel does' {
+            $arrivals = Invoke-PoolMap -Pool $pool { 'first'; Start-Sleep 3; 'second' } | Measure-Arrival
+            $arrivals.Record | Should -Be 'first', 'second'
+            # A lower bound that holds on any machine: delivered at the item's end, both would arrive together.
+            ($arrivals[1].Seconds - $arrivals[0].Seconds) | Should -BeGreaterThan 2
+        }
+
+        It 'keeps input order: an item''s early output waits for the items before it' {
+            $arrivals = 1, 2 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { "a$_"; Start-Sleep 3; "b$_" } | Measure-Arrival
+            $arrivals.Record | Should -Be 'a1', 'b1', 'a2', 'b2'
+            ($arrivals[1].Seconds - $arrivals[0].Seconds) | Should -BeGreaterThan 2 -Because 'a1 arrives while item 1 still sleeps'
+        }
+
+        It 'writes an item''s verbose records while it runs' {
+            $arrivals = Invoke-PoolMap -Pool $pool -Verbose { Write-Verbose 'item says hello'; Start-Sleep 3; 'done' } 4>&1 |
+                Measure-Arrival | Where-Object { $_.Record -eq 'done' -or ($_.Record -is [System.Management.Automation.VerboseRecord] -and $_.Record.Message -eq 'item says hello') }
+            $arrivals.Count | Should -Be 2
+            $arrivals[0].Record.Message | Should -Be 'item says hello'
+            ($arrivals[1].Seconds - $arrivals[0].Seconds) | Should -BeGreaterThan 2
+        }
+
+        It 'writes an item''s progress while it runs, also into a job (-AsJob)' {
+            $flag = Join-Path $TestDrive 'progress-seen.flag'
+            $job = Invoke-PoolMap -Pool $pool -AsJob {
+                Write-Progress -Activity 'copying' -Status 'half'; 'started'
+                # Runs until the caller has seen both: they must have come while it ran.
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                while (-not (Test-Path -LiteralPath $using:flag) -and $clock.Elapsed.TotalSeconds -lt 60) { Start-Sleep -Milliseconds 50 }
+                'done'
+            }
+            try {
+                Wait-Until { @($job.Progress | Where-Object Activity -EQ 'copying').Count -gt 0 -and @($job.Output).Count -gt 0 } -TimeoutSeconds 30 | Should -BeTrue
+                $job.State | Should -Be 'Running'
+                Receive-Job $job | Should -Be 'started'
+                $null = New-Item -ItemType File -Path $flag
+                $null = Wait-Job $job -Timeout 60
+                Receive-Job $job | Should -Be 'done'
+            }
+            finally { Remove-Job $job -Force }
+        }
+    }
+
     Context 'ArgumentList' {
         It 'binds the arguments to the block''s param() block for every item' {
             1..3 | Invoke-PoolMap -Pool $pool -ArgumentList 10, 'x' { param($add, $suffix) "$($_ + $add)$suffix" } | Should -Be '11x', '12x', '13x'
@@ -356,7 +407,9 @@ Describe 'Invoke-PoolMap' {
             $timeoutPool = New-TestPool -Size 2
             try {
                 $out = 1..4 | Invoke-PoolMap -Pool $timeoutPool -ChunkSize 1 -ItemTimeoutSeconds 5 { if ($_ -eq 2) { $PID; Start-Sleep 60 }; $_ } -ErrorVariable failures -ErrorAction SilentlyContinue
-                $out | Should -Be 1, 3, 4
+                # What the slow item wrote before it timed out (its worker's pid) is delivered, then its error.
+                $out | Should -Be 1, $out[1], 3, 4
+                $out[1] | Should -Not -BeIn $timeoutPool.WorkerProcessIds -Because 'the worker that ran it was killed and replaced'
                 $failures.Count | Should -Be 1
                 $failures[0].FullyQualifiedErrorId | Should -BeLike 'PoolItemTimeout,*'
                 $failures[0].TargetObject | Should -Be 2

@@ -132,6 +132,7 @@ namespace ProcessPool.Commands
 
             var options = ParameterSetName == MethodSet ? MethodOptions() : ScriptOptions();
             options.Ordered = !Unordered;
+            options.StreamRecords = true; // a long item's output and streams are written as it produces them, as ForEach-Object -Parallel does
             if (ChunkSize > 0) options.ChunkSize = ChunkSize;
             if (ItemTimeoutSeconds > 0) options.ItemTimeout = TimeSpan.FromSeconds(ItemTimeoutSeconds);
             if (TimeoutSeconds > 0) options.RunTimeout = TimeSpan.FromSeconds(TimeoutSeconds);

@@ -24,7 +24,9 @@ namespace ProcessPool.Commands.Mapping
 
     /// <summary>
     /// Turns each <see cref="ItemResult"/> into PowerShell records, in the order the item emitted them, then the
-    /// item's own failure (with the input object as target), and logs it to the job log. Used by one thread at a time.
+    /// item's own failure (with the input object as target), and logs it to the job log. A partial result (records of
+    /// an item still running) is written the same way; only the item's final result is logged and can carry a
+    /// failure. Used by one thread at a time.
     /// </summary>
     internal sealed class ResultWriter
     {
@@ -51,8 +53,11 @@ namespace ProcessPool.Commands.Mapping
 
         public void Write(ItemResult result)
         {
-            ItemText.Name(result.Error, result.Tag); // "Item #3 (3) ran longer than ...", in the record and in the job log
-            _log?.Write(result);
+            if (!result.IsPartial)
+            {
+                ItemText.Name(result.Error, result.Tag); // "Item #3 (3) ran longer than ...", in the record and in the job log
+                _log?.Write(result);
+            }
             foreach (var record in result.Records)
             {
                 var data = new ArraySegment<byte>(record.Data);

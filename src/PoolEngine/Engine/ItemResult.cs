@@ -3,12 +3,16 @@ using System.Collections.Generic;
 
 namespace ProcessPool.Engine
 {
-    /// <summary>What one input item produced, delivered exactly once: its records in the order emitted, or its failure, and where and how it ran.</summary>
+    /// <summary>
+    /// What one input item produced, delivered exactly once: its records in the order emitted, or its failure, and
+    /// where and how it ran. A map that streams delivers a running item's records in partial results first.
+    /// </summary>
     public sealed class ItemResult
     {
         internal ItemResult(long sequence, object? tag, IReadOnlyList<OutputRecord> records, Exception? error,
-            int workerId, int processId, DateTime startedUtc, TimeSpan duration, int attempts, string? hostName = null)
+            int workerId, int processId, DateTime startedUtc, TimeSpan duration, int attempts, string? hostName = null, bool isPartial = false)
         {
+            IsPartial = isPartial;
             HostName = hostName ?? WorkerGroup.LocalHostName;
             Sequence = sequence;
             Tag = tag;
@@ -20,6 +24,14 @@ namespace ProcessPool.Engine
             Duration = duration;
             Attempts = attempts;
         }
+
+        /// <summary>
+        /// True for records of an item still running, delivered early because the map streams
+        /// (<see cref="MapOptions.StreamRecords"/>); only <see cref="Sequence"/>, <see cref="Tag"/> and
+        /// <see cref="Records"/> are set. The item's final result (IsPartial false) follows with the records not yet
+        /// delivered and its error, if any.
+        /// </summary>
+        public bool IsPartial { get; }
 
         /// <summary>Position of the item in the input, from 0.</summary>
         public long Sequence { get; }

@@ -53,12 +53,30 @@ namespace ProcessPool.Engine
         /// <summary>Bound on items submitted but not yet taken by the consumer (the reorder buffer included); null derives it from workers × chunk size.</summary>
         public int? MaxItemsInFlight { get; set; }
 
+        /// <summary>
+        /// Deliver the records of an item that is still running as they arrive (<see cref="ItemResult.IsPartial"/>
+        /// results), before its final result, in the map's order: what <c>ForEach-Object -Parallel</c> does. Off, an
+        /// item's records come together in its one result. Either way a worker sends the records of an item that runs
+        /// longer than a few tens of ms while it runs.
+        /// </summary>
+        public bool StreamRecords { get; set; }
+
+        /// <summary>
+        /// Bound on the bytes of streamed records the map holds for running items and the consumer has not taken. Past
+        /// it, a worker whose records must wait for an earlier item is not read (it then blocks on its output) until
+        /// the consumer takes records or the earlier item ends. Records the consumer can take now, or an item no other
+        /// worker is running ahead of, are never held back (that would deadlock), so the bound can be passed by what
+        /// one frame brings. Default 16 MiB.
+        /// </summary>
+        public long MaxHeldRecordBytes { get; set; } = 16 * 1024 * 1024;
+
         /// <summary>Called on an engine thread after each chunk, for a job log; must be quick and thread-safe.</summary>
         public Action<ChunkRecord>? ChunkCompleted { get; set; }
 
         internal void Validate()
         {
             if (ChunkSize is int size && size < 1) throw new ArgumentOutOfRangeException(nameof(ChunkSize), size, "A chunk holds at least one item.");
+            if (MaxHeldRecordBytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxHeldRecordBytes));
             if (RetryCount < 0) throw new ArgumentOutOfRangeException(nameof(RetryCount));
             if (MaxCrashesPerItem < 1) throw new ArgumentOutOfRangeException(nameof(MaxCrashesPerItem));
             if (MaxKillsPerItem < 1) throw new ArgumentOutOfRangeException(nameof(MaxKillsPerItem));

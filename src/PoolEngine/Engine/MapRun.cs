@@ -10,7 +10,10 @@ namespace ProcessPool.Engine
     /// job. Bounded: at most <see cref="Capacity"/> items may be submitted and not yet taken, so a slow consumer or a
     /// slow item pushes back on the producer and memory does not grow with the input.
     /// Output is exactly-once: a result is accepted for a sequence only while it is pending, so a late duplicate from
-    /// a re-run is dropped.
+    /// a re-run is dropped. Records a running item sends early (ItemRecords frames) are published in its slot and
+    /// counted: a re-run of the item (after a crash, a kill or a retry) skips as many of its first records, so what
+    /// was published is never published twice; with <see cref="MapOptions.StreamRecords"/> the consumer takes them
+    /// before the item ends, in the map's order.
     /// Threading: any number of engine threads complete items; one producer and one consumer are expected; every
     /// field below is guarded by <c>_sync</c>. Lock order: the pool's lock may be held when taking this one, never the
     /// reverse.
@@ -29,13 +32,26 @@ namespace ProcessPool.Engine
             public int Crashes;
             public int Kills;
             public byte State;
+            /// <summary>In the unordered ready queue (at most once).</summary>
+            public bool Queued;
+            /// <summary>Records published while the item runs and not yet taken (null when none), and their bytes.</summary>
+            public List<OutputRecord>? Held;
+            public long HeldBytes;
+            /// <summary>Records of this item published so far, over all its attempts: a re-run's first this many are skipped.</summary>
+            public int Published;
+            /// <summary>Records seen from the attempt running in chunk <see cref="AttemptChunk"/> (chunk ids grow, so a new attempt has a larger one).</summary>
+            public int Seen;
+            public long AttemptChunk;
         }
 
         private readonly WorkerPool _pool;
         private readonly object _sync = new object();
         private readonly Slot[] _slots;
         private readonly int _mask;
-        private readonly Queue<long> _completedOrder = new Queue<long>();
+        /// <summary>Unordered maps: sequences whose result or streamed records can be taken, in arrival order.</summary>
+        private readonly Queue<long> _readyOrder = new Queue<long>();
+        /// <summary>Bytes of <see cref="Slot.Held"/> over all slots; bounded by <see cref="MapOptions.MaxHeldRecordBytes"/> (see <see cref="ItemRecords"/>).</summary>
+        private long _heldBytes;
         private readonly long _startTicks = Stopwatch.GetTimestamp();
         private readonly ProgressEstimator _progress;
         /// <summary>Submitted items not yet in a chunk. Chunks are cut from here when a worker has room (pulled by the
@@ -82,6 +98,9 @@ namespace ProcessPool.Engine
 
         /// <summary>The failure that stopped the map (cancellation, broken pool, definition error, run timeout), or null.</summary>
         public Exception? Fault { get { lock (_sync) return _fault; } }
+
+        /// <summary>Bytes of streamed records held for running items and not yet taken (for tests of the bound).</summary>
+        internal long HeldRecordBytes { get { lock (_sync) return _heldBytes; } }
 
         /// <summary>True once the map was cancelled or failed as a whole.</summary>
         public bool IsStopped { get { lock (_sync) return _stopped; } }
@@ -301,9 +320,11 @@ namespace ProcessPool.Engine
                 {
                     ref Slot slot = ref _slots[item.Sequence & _mask];
                     if (slot.State != Pending) continue;
+                    if (slot.Published > 0 && item.ChunkId < slot.AttemptChunk) continue; // an earlier attempt's: a later one runs
                     slot.Attempts++;
                     var duration = TimeSpan.FromTicks(item.Micros * 10);
-                    CompleteLocked(item.Sequence, ref slot, new ItemResult(item.Sequence, slot.Tag, item.Records, null, workerId, processId, receivedUtc - duration, duration, slot.Attempts, hostName), pulse: false);
+                    var records = FinalRecordsLocked(ref slot, item.ChunkId, item.Records);
+                    CompleteLocked(item.Sequence, ref slot, new ItemResult(item.Sequence, slot.Tag, records, null, workerId, processId, receivedUtc - duration, duration, slot.Attempts, hostName), pulse: false);
                 }
                 _progress.Record(Stopwatch.GetTimestamp(), items.Count);
                 PulseLocked();
@@ -311,8 +332,12 @@ namespace ProcessPool.Engine
             CheckDone();
         }
 
-        /// <summary>An item failed (error or timeout); returns a chunk to run it again while retries remain, else reports the failure.</summary>
-        internal Chunk? ItemFailed(long sequence, byte[] item, Exception error, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration, string? hostName = null)
+        /// <summary>
+        /// An item failed (error or timeout) in the attempt run by chunk <paramref name="chunkId"/>; returns a chunk to
+        /// run it again while retries remain, else reports the failure. A retried attempt's unpublished records are
+        /// dropped (as ever); those it already published stay, and the retry skips as many.
+        /// </summary>
+        internal Chunk? ItemFailed(long sequence, long chunkId, byte[] item, Exception error, IReadOnlyList<OutputRecord> records, int workerId, int processId, DateTime started, TimeSpan duration, string? hostName = null)
         {
             lock (_sync)
             {
@@ -320,7 +345,7 @@ namespace ProcessPool.Engine
                 if (_stopped || slot.State != Pending) return null;
                 slot.Attempts++;
                 if (slot.Attempts <= Options.RetryCount) return new Chunk(this, new[] { sequence }, new[] { item });
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, records, error, workerId, processId, started, duration, slot.Attempts, hostName));
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, FinalRecordsLocked(ref slot, chunkId, records), error, workerId, processId, started, duration, slot.Attempts, hostName));
             }
             CheckDone();
             return null;
@@ -353,10 +378,114 @@ namespace ProcessPool.Engine
                     if (slot.Crashes < Options.MaxCrashesPerItem) return new Chunk(this, new[] { sequence }, new[] { item }, isolated: true);
                     times = slot.Crashes;
                 }
-                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, Array.Empty<OutputRecord>(), error(times), workerId, processId, started, duration, slot.Attempts, hostName));
+                CompleteLocked(sequence, ref slot, new ItemResult(sequence, slot.Tag, FinalRecordsLocked(ref slot, 0, Array.Empty<OutputRecord>()), error(times), workerId, processId, started, duration, slot.Attempts, hostName));
             }
             CheckDone();
             return null;
+        }
+
+        /// <summary>
+        /// Records item <paramref name="sequence"/> sent while it runs, in the attempt of chunk <paramref name="chunkId"/>,
+        /// from <paramref name="worker"/>'s reader thread. Records at positions already published (by an earlier
+        /// attempt) are skipped; the rest are published in the slot, where a streaming consumer can take them.
+        /// Bounded: while <see cref="MapOptions.MaxHeldRecordBytes"/> are held, this blocks (the worker is not read,
+        /// and blocks on its own output) as long as that is safe: while the consumer has something to take, or while
+        /// the item whose turn it is (ordered) runs on another worker. Otherwise nothing would wake it, so the records
+        /// are taken over the bound.
+        /// </summary>
+        internal void ItemRecords(long sequence, long chunkId, OutputRecord[] records, WorkerProcess worker)
+        {
+            while (true)
+            {
+                long head;
+                lock (_sync)
+                {
+                    if (!MustHoldBackLocked(sequence, out bool consumerCanTake))
+                    {
+                        PublishLocked(sequence, chunkId, records);
+                        return;
+                    }
+                    if (consumerCanTake)
+                    {
+                        WaitLocked(() => !MustHoldBackLocked(sequence, out bool takeable) || !takeable, HoldBackRecheck, CancellationToken.None);
+                        continue;
+                    }
+                    head = _lowWater;
+                }
+                // Only the item whose turn it is can release ordered records; held back only while another worker runs it.
+                if (!_pool.RunsElsewhere(this, head, worker))
+                {
+                    lock (_sync) PublishLocked(sequence, chunkId, records);
+                    return;
+                }
+                lock (_sync) WaitLocked(() => _lowWater != head || !MustHoldBackLocked(sequence, out _), HoldBackRecheck, CancellationToken.None);
+            }
+        }
+
+        /// <summary>How often a reader held back by the bound looks again at what it waits for.</summary>
+        private static readonly TimeSpan HoldBackRecheck = TimeSpan.FromMilliseconds(50);
+
+        /// <summary>True while records of <paramref name="sequence"/> should wait for room: the bound is reached and someone else can make room.</summary>
+        private bool MustHoldBackLocked(long sequence, out bool consumerCanTake)
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            consumerCanTake = false;
+            if (_stopped || _slots[sequence & _mask].State != Pending || _heldBytes < Options.MaxHeldRecordBytes) return false;
+            consumerCanTake = CanTakeLocked();
+            return consumerCanTake || (Options.Ordered && sequence > _lowWater);
+        }
+
+        private void PublishLocked(long sequence, long chunkId, OutputRecord[] records)
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            ref Slot slot = ref _slots[sequence & _mask];
+            if (_stopped || slot.State != Pending || chunkId < slot.AttemptChunk) return;
+            if (chunkId > slot.AttemptChunk)
+            {
+                slot.AttemptChunk = chunkId;
+                slot.Seen = 0;
+            }
+            bool had = slot.Held != null;
+            foreach (var record in records)
+            {
+                if (slot.Seen++ < slot.Published) continue; // an earlier attempt published it
+                slot.Published++;
+                (slot.Held ??= new List<OutputRecord>()).Add(record);
+                slot.HeldBytes += record.Data.Length;
+                _heldBytes += record.Data.Length;
+            }
+            if (had || slot.Held == null || !Options.StreamRecords) return;
+            if (!Options.Ordered && !slot.Queued)
+            {
+                slot.Queued = true;
+                _readyOrder.Enqueue(sequence);
+            }
+            PulseLocked();
+        }
+
+        /// <summary>
+        /// The records of an item's final result: those published and not yet taken, then those of the final attempt
+        /// (chunk <paramref name="chunkId"/>; 0: none) past what was published.
+        /// </summary>
+        private IReadOnlyList<OutputRecord> FinalRecordsLocked(ref Slot slot, long chunkId, IReadOnlyList<OutputRecord> records)
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            if (slot.Published == 0) return records;
+            int seen = chunkId == slot.AttemptChunk ? slot.Seen : 0;
+            var all = new List<OutputRecord>((slot.Held?.Count ?? 0) + records.Count);
+            if (slot.Held != null) all.AddRange(slot.Held);
+            ReleaseHeldLocked(ref slot);
+            for (int i = 0; i < records.Count; i++)
+                if (seen + i >= slot.Published) all.Add(records[i]);
+            return all;
+        }
+
+        private void ReleaseHeldLocked(ref Slot slot)
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            _heldBytes -= slot.HeldBytes;
+            slot.Held = null;
+            slot.HeldBytes = 0;
         }
 
         /// <summary>Stops the map with <paramref name="error"/> (definition failure, broken pool, run timeout, termination).</summary>
@@ -408,7 +537,11 @@ namespace ProcessPool.Engine
             slot.State = Completed;
             _completed++;
             if (result.Succeeded) _succeeded++; else _failed++;
-            if (!Options.Ordered) _completedOrder.Enqueue(sequence);
+            if (!Options.Ordered && !slot.Queued)
+            {
+                slot.Queued = true;
+                _readyOrder.Enqueue(sequence);
+            }
             if (!pulse) return;
             _progress.Record(Stopwatch.GetTimestamp());
             PulseLocked();
@@ -417,9 +550,10 @@ namespace ProcessPool.Engine
         private bool CanTakeLocked()
         {
             Debug.Assert(Monitor.IsEntered(_sync));
-            return Options.Ordered
-                    ? _lowWater < _submitted && _slots[_lowWater & _mask].State == Completed
-                    : _completedOrder.Count > 0;
+            if (!Options.Ordered) return _readyOrder.Count > 0;
+            if (_lowWater >= _submitted) return false;
+            ref Slot head = ref _slots[_lowWater & _mask];
+            return head.State == Completed || (head.Held != null && Options.StreamRecords);
         }
 
         private bool TryTakeLocked(out ItemResult result)
@@ -427,8 +561,17 @@ namespace ProcessPool.Engine
             Debug.Assert(Monitor.IsEntered(_sync));
             result = null!;
             if (!CanTakeLocked()) return false;
-            long sequence = Options.Ordered ? _lowWater : _completedOrder.Dequeue();
+            long sequence = Options.Ordered ? _lowWater : _readyOrder.Dequeue();
             ref Slot slot = ref _slots[sequence & _mask];
+            slot.Queued = false;
+            if (slot.State != Completed)
+            {
+                // A running item's streamed records; its final result comes later (queued again when it completes).
+                result = new ItemResult(sequence, slot.Tag, slot.Held!, null, 0, 0, default, TimeSpan.Zero, slot.Attempts, isPartial: true);
+                ReleaseHeldLocked(ref slot);
+                PulseLocked();
+                return true;
+            }
             result = slot.Result!;
             slot = new Slot { State = Taken };
             _taken++;

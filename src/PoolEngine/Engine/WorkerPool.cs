@@ -432,6 +432,22 @@ namespace ProcessPool.Engine
             lock (_gate) return worker.InFlight.Count > 0 ? worker.InFlight.Peek() : null;
         }
 
+        /// <summary>True when a worker other than <paramref name="except"/> is running item <paramref name="sequence"/> of <paramref name="map"/> now (and was not killed).</summary>
+        internal bool RunsElsewhere(MapRun map, long sequence, WorkerProcess except)
+        {
+            lock (_gate)
+            {
+                foreach (var worker in _workers)
+                {
+                    if (worker == except || worker.State == WorkerState.Gone || worker.Kill != KillReason.None || worker.InFlight.Count == 0) continue;
+                    var chunk = worker.InFlight.Peek();
+                    int index = Volatile.Read(ref chunk.NextIndex);
+                    if (chunk.Map == map && index < chunk.Count && chunk.Sequences[index] == sequence) return true;
+                }
+                return false;
+            }
+        }
+
         internal void OnChunkDone(WorkerProcess worker, Chunk chunk, long micros, long workingSet)
         {
             lock (_gate)
@@ -637,7 +653,7 @@ namespace ProcessPool.Engine
             {
                 case KillReason.ItemTimeout when timedOut == sequence:
                     var timeout = chunk.Map.Options.ItemTimeout ?? TimeSpan.Zero;
-                    return chunk.Map.ItemFailed(sequence, item,
+                    return chunk.Map.ItemFailed(sequence, chunk.Id, item,
                         new ItemTimeoutException(sequence, $"ran longer than {timeout.TotalSeconds:0.###} s; {worker.Describe()} was killed and replaced.", timeout),
                         Array.Empty<OutputRecord>(), worker.Id, worker.ProcessId, now - ran, ran, worker.Group.HostName);
                 default:

@@ -296,6 +296,9 @@ namespace ProcessPool.Engine
                     case FrameType.ItemsDone:
                         current = OnItemsDone(ref body, current);
                         break;
+                    case FrameType.ItemRecords:
+                        current = OnItemRecords(ref body, current);
+                        break;
                     case FrameType.ChunkDone:
                         long chunkId = body.ReadInt64();
                         long micros = body.ReadInt64();
@@ -344,14 +347,7 @@ namespace ProcessPool.Engine
                 long chunkId = body.ReadInt64();
                 int index = body.ReadInt32();
                 long micros = body.ReadInt64();
-                int recordCount = body.ReadCount(5);
-                var records = recordCount == 0 ? Array.Empty<OutputRecord>() : new OutputRecord[recordCount];
-                for (int i = 0; i < recordCount; i++)
-                {
-                    var kind = (RecordKind)body.ReadByte();
-                    if (kind > RecordKind.Progress) throw new ProtocolException($"Unknown record kind {(int)kind}.");
-                    records[i] = new OutputRecord(kind, body.ReadBlob() ?? Array.Empty<byte>());
-                }
+                var records = ReadRecords(ref body);
                 ErrorInfo? error = body.ReadByte() == 0 ? null : ErrorInfo.ReadFrom(ref body);
 
                 if (current == null || current.Id != chunkId)
@@ -363,12 +359,12 @@ namespace ProcessPool.Engine
                     throw new ProtocolException($"Result for item {index} of chunk {chunkId} arrived out of order.");
                 long sequence = current.Sequences[index];
                 if (error == null)
-                    _successes.Add(new CompletedItem(sequence, records, micros));
+                    _successes.Add(new CompletedItem(sequence, chunkId, records, micros));
                 else
                 {
                     DeliverSuccesses(current, now);
                     var duration = TimeSpan.FromTicks(micros * 10);
-                    var retry = current.Map.ItemFailed(sequence, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration, Group.HostName);
+                    var retry = current.Map.ItemFailed(sequence, chunkId, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration, Group.HostName);
                     if (retry != null) _pool.Requeue(new[] { retry });
                 }
                 current.NextIndex = index + 1;
@@ -376,6 +372,36 @@ namespace ProcessPool.Engine
             DeliverSuccesses(current, now);
             CurrentItemStartTicks = Stopwatch.GetTimestamp();
             return current;
+        }
+
+        /// <summary>
+        /// Records of an item still running (it ran longer than the worker's streaming threshold). They go to the map
+        /// at once; the item's timeout clock is not reset, it is still the same item. May block while the map holds
+        /// its bound of undelivered records (<see cref="MapRun.ItemRecords"/>).
+        /// </summary>
+        private Chunk? OnItemRecords(ref BodyReader body, Chunk? current)
+        {
+            long chunkId = body.ReadInt64();
+            int index = body.ReadInt32();
+            var records = ReadRecords(ref body);
+            if (current == null || current.Id != chunkId) current = _pool.PeekInFlight(this);
+            if (current == null || current.Id != chunkId || index != current.NextIndex)
+                throw new ProtocolException($"Records of item {index} of chunk {chunkId} arrived out of order.");
+            current.Map.ItemRecords(current.Sequences[index], chunkId, records, this);
+            return current;
+        }
+
+        private static OutputRecord[] ReadRecords(ref BodyReader body)
+        {
+            int recordCount = body.ReadCount(5);
+            var records = recordCount == 0 ? Array.Empty<OutputRecord>() : new OutputRecord[recordCount];
+            for (int i = 0; i < recordCount; i++)
+            {
+                var kind = (RecordKind)body.ReadByte();
+                if (kind > RecordKind.Progress) throw new ProtocolException($"Unknown record kind {(int)kind}.");
+                records[i] = new OutputRecord(kind, body.ReadBlob() ?? Array.Empty<byte>());
+            }
+            return records;
         }
 
         private void DeliverSuccesses(Chunk? chunk, DateTime now)

@@ -16,6 +16,13 @@ namespace ProcessPool.Engine.Protocol
 
         public void Clear() => _length = 0;
 
+        /// <summary>Drops everything after the first <paramref name="length"/> bytes.</summary>
+        public void Truncate(int length)
+        {
+            if (length < 0 || length > _length) throw new ArgumentOutOfRangeException(nameof(length));
+            _length = length;
+        }
+
         public ArraySegment<byte> AsSegment() => new ArraySegment<byte>(_data, 0, _length);
 
         public byte[] ToArray()

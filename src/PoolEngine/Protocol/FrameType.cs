@@ -12,6 +12,8 @@ namespace ProcessPool.Engine.Protocol
         DefineFailed = 0x07,
         ChunkStarted = 0x08,
         FinalizerFailed = 0x09,
+        /// <summary>Records of an item that is still running (chunk id, index, records); its ItemsDone entry carries only the rest.</summary>
+        ItemRecords = 0x0A,
 
         Setup = 0x10,
         Define = 0x11,

@@ -4,7 +4,7 @@ namespace ProcessPool.Engine.Protocol
     internal static class ProtocolConstants
     {
         /// <summary>Bumped on any incompatible change; the handshake refuses a mismatch.</summary>
-        public const ushort Version = 1;
+        public const ushort Version = 2;
 
         /// <summary>First byte of every frame header: a cheap check that catches a stream knocked out of step.</summary>
         public const byte FrameMark = 0xB7;

@@ -5,15 +5,24 @@ using ProcessPool.Engine.Protocol;
 namespace ProcessPool.Engine.Worker
 {
     /// <summary>
-    /// Where a runner reports a chunk's items. Each item's records are gathered and sent as one entry of an ItemsDone frame when
-    /// the item ends, so the parent receives an item's outputs together. Used by the worker's main thread only.
+    /// Where a runner reports a chunk's items. Each item's records are gathered and sent as one entry of an ItemsDone
+    /// frame when the item ends, so fast items share frames. An item that runs longer than
+    /// <see cref="StreamAfterMilliseconds"/> streams: the pulse thread sends what it gathered so far in an ItemRecords
+    /// frame (<see cref="SendRunningRecords"/>) every few ms, and its ItemsDone entry carries only the rest.
+    /// Threading: the worker's main thread begins, fills and ends items; the pulse thread only takes the gathered
+    /// records of a running item. Both hold <c>_sync</c> (then the channel's lock, never the reverse).
     /// </summary>
     public sealed class ChunkSink
     {
+        /// <summary>An item older than this streams its records as they come; a younger one's wait for its end, so trivial items cost no frames of their own.</summary>
+        internal const int StreamAfterMilliseconds = 20;
+        private static readonly long StreamAfterTicks = Stopwatch.Frequency * StreamAfterMilliseconds / 1000;
+
+        private readonly object _sync = new object();
         private readonly ProtocolChannel _channel;
         private readonly ByteBuffer _body = new ByteBuffer(4096);
         private readonly int _itemCount;
-        private long _chunkId;
+        private readonly long _chunkId;
         private int _current = -1;
         private int _recordCount;
         private int _recordCountOffset;
@@ -35,25 +44,31 @@ namespace ProcessPool.Engine.Worker
         /// <summary>Starts item <paramref name="index"/>; items must be begun in order.</summary>
         public void BeginItem(int index)
         {
-            if (_current != -1) throw new InvalidOperationException($"Item {_current} was not ended before item {index} began.");
-            if (index < 0 || index >= _itemCount) throw new ArgumentOutOfRangeException(nameof(index));
-            _current = index;
-            _itemStartTicks = Stopwatch.GetTimestamp();
-            _body.Clear();
-            _body.WriteInt64(_chunkId);
-            _body.WriteInt32(index);
-            _body.Reserve(8); // duration, patched at the end
-            _recordCountOffset = _body.Reserve(4);
-            _recordCount = 0;
+            lock (_sync)
+            {
+                if (_current != -1) throw new InvalidOperationException($"Item {_current} was not ended before item {index} began.");
+                if (index < 0 || index >= _itemCount) throw new ArgumentOutOfRangeException(nameof(index));
+                _current = index;
+                _itemStartTicks = Stopwatch.GetTimestamp();
+                _body.Clear();
+                _body.WriteInt64(_chunkId);
+                _body.WriteInt32(index);
+                _body.Reserve(8); // duration, patched at the end
+                _recordCountOffset = _body.Reserve(4);
+                _recordCount = 0;
+            }
         }
 
         /// <summary>Adds one record (an output value or a stream record) to the current item.</summary>
         public void Emit(RecordKind kind, byte[] data)
         {
-            if (_current == -1) throw new InvalidOperationException("Emit was called outside an item.");
-            _body.WriteByte((byte)kind);
-            _body.WriteBlob(data);
-            _recordCount++;
+            lock (_sync)
+            {
+                if (_current == -1) throw new InvalidOperationException("Emit was called outside an item.");
+                _body.WriteByte((byte)kind);
+                _body.WriteBlob(data);
+                _recordCount++;
+            }
         }
 
         /// <summary>Ends the current item successfully.</summary>
@@ -65,21 +80,40 @@ namespace ProcessPool.Engine.Worker
         /// <summary>Ends the current item as failed with an error described by its parts.</summary>
         public void FailItem(string type, string message, string? stackTrace, byte[]? detail) => Finish(new ErrorInfo(type, message, stackTrace, detail));
 
+        /// <summary>
+        /// Pulse thread: when the running item is older than <see cref="StreamAfterMilliseconds"/> and has gathered
+        /// records, sends them now in an ItemRecords frame, so a long item's output reaches the caller as it comes.
+        /// </summary>
+        internal void SendRunningRecords()
+        {
+            lock (_sync)
+            {
+                if (_current == -1 || _recordCount == 0 || Stopwatch.GetTimestamp() - _itemStartTicks < StreamAfterTicks) return;
+                int recordsStart = _recordCountOffset + 4;
+                _channel.SendItemRecords(_chunkId, _current, _recordCount, _body.RawData, recordsStart, _body.Length - recordsStart);
+                _body.Truncate(recordsStart);
+                _recordCount = 0;
+            }
+        }
+
         private void Finish(ErrorInfo? error)
         {
-            if (_current == -1) throw new InvalidOperationException("No item is running.");
-            long micros = (Stopwatch.GetTimestamp() - _itemStartTicks) * 1_000_000 / Stopwatch.Frequency;
-            _body.PatchInt32(12, (int)micros);
-            _body.PatchInt32(16, (int)(micros >> 32));
-            _body.PatchInt32(_recordCountOffset, _recordCount);
-            if (error == null) _body.WriteByte(0);
-            else
+            lock (_sync)
             {
-                _body.WriteByte(1);
-                error.WriteTo(_body);
+                if (_current == -1) throw new InvalidOperationException("No item is running.");
+                long micros = (Stopwatch.GetTimestamp() - _itemStartTicks) * 1_000_000 / Stopwatch.Frequency;
+                _body.PatchInt32(12, (int)micros);
+                _body.PatchInt32(16, (int)(micros >> 32));
+                _body.PatchInt32(_recordCountOffset, _recordCount);
+                if (error == null) _body.WriteByte(0);
+                else
+                {
+                    _body.WriteByte(1);
+                    error.WriteTo(_body);
+                }
+                _channel.AddItemResult(_body, sendNow: _flushEachItem || micros > 2000);
+                _current = -1;
             }
-            _channel.AddItemResult(_body, sendNow: _flushEachItem || micros > 2000);
-            _current = -1;
         }
     }
 }

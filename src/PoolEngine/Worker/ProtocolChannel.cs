@@ -70,6 +70,18 @@ namespace ProcessPool.Engine.Worker
             body.WriteInt64(workingSet);
         });
 
+        /// <summary>
+        /// Records of an item still running: chunk id, index, count, then the records as the sink gathered them.
+        /// Results batched before it go out first, so the parent sees every frame in the order the items ran.
+        /// </summary>
+        public void SendItemRecords(long chunkId, int index, int count, byte[] records, int offset, int length) => SendControl(FrameType.ItemRecords, body =>
+        {
+            body.WriteInt64(chunkId);
+            body.WriteInt32(index);
+            body.WriteInt32(count);
+            body.WriteBytes(records, offset, length);
+        });
+
         /// <summary>The working set read now, bypassing the 50 ms sample (used when a ceiling is checked).</summary>
         public long SampleWorkingSet()
         {

@@ -7,7 +7,8 @@ namespace ProcessPool.Engine.Worker
 {
     /// <summary>
     /// The worker's pulse thread. While a chunk runs it wakes every 5 ms to push out buffered results (so a hang
-    /// right after fast items cannot hide them, and the parent blames the right item on a timeout) and, when the
+    /// right after fast items cannot hide them, and the parent blames the right item on a timeout), sends what a
+    /// long-running item has emitted so far (<see cref="ChunkSink.SendRunningRecords"/>) and, when the
     /// worker has been silent for the heartbeat interval, sends a heartbeat with the working set. Between chunks it
     /// sleeps until the next chunk begins, so an idle worker costs no CPU: nothing is buffered then (a chunk ends
     /// with a control frame that flushes), and the parent learns of a death from the closed pipe, not from silence.
@@ -21,6 +22,7 @@ namespace ProcessPool.Engine.Worker
         private readonly long _heartbeatTicks;
         private readonly object _gate = new object();
         private volatile bool _busy;
+        private volatile ChunkSink? _sink;
 
         public ResultPulse(ProtocolChannel channel, int heartbeatMilliseconds)
         {
@@ -40,6 +42,12 @@ namespace ProcessPool.Engine.Worker
             }
         }
 
+        /// <summary>The chunk now running (null between chunks): its long-running item's records are sent as they come.</summary>
+        public ChunkSink? Sink
+        {
+            set => _sink = value;
+        }
+
         /// <summary>No chunk is waiting: the pulse sleeps after its current round.</summary>
         public void Idle() => _busy = false;
 
@@ -52,6 +60,7 @@ namespace ProcessPool.Engine.Worker
                     lock (_gate)
                         while (!_busy) Monitor.Wait(_gate);
                     Thread.Sleep(PeriodMilliseconds);
+                    _sink?.SendRunningRecords();
                     _channel.FlushIfDirty();
                     if (_heartbeatTicks > 0 && Stopwatch.GetTimestamp() - _channel.LastWriteTicks >= _heartbeatTicks) _channel.SendHeartbeat();
                 }

@@ -176,6 +176,7 @@ namespace ProcessPool.Engine.Worker
             }
             else
             {
+                if (_pulse != null) _pulse.Sink = sink;
                 try
                 {
                     executor.RunChunk(items, sink);
@@ -188,6 +189,10 @@ namespace ProcessPool.Engine.Worker
                         if (sink.CurrentIndex != i) sink.BeginItem(i);
                         sink.FailItem(error);
                     }
+                }
+                finally
+                {
+                    if (_pulse != null) _pulse.Sink = null;
                 }
             }
             // With a ceiling, the figure is read fresh, and the parent decides from this same figure, so both sides agree
