@@ -326,11 +326,12 @@ try {
         } { param($r) Assert-Equal $items $r 'Invoke-PoolMap' }
 
         # The machine's ceiling: $CpuWorkers independent PowerShell processes, each running its share of the serial
-        # loop at the same moment (they start, warm up on one item, then wait for a common start time), no pool.
+        # loop at the same moment, no pool. Each starts, warms up, says so with a file and waits for the go file, so
+        # the loops overlap however long the starts take on a loaded machine.
         # The same loop as the serial contender: the same block, called once per item, warmed up first (PowerShell
         # compiles a block after it has run a number of times; one long call would stay interpreted).
         $ceilingScript = {
-            param($Rounds, $Count, $StartUtcTicks)
+            param($Rounds, $Count, $Ready, $Go)
             $work = {
                 param($n)
                 $sha = [Security.Cryptography.SHA256]::Create()
@@ -339,31 +340,37 @@ try {
                 $sha.Dispose()
             }
             foreach ($warm in 1..50) { & $work 2 }
-            while ([DateTime]::UtcNow.Ticks -lt $StartUtcTicks) { Start-Sleep -Milliseconds 1 }
+            [IO.File]::WriteAllText($Ready, '')
+            while (-not [IO.File]::Exists($Go)) { Start-Sleep -Milliseconds 1 }
             $watch = [Diagnostics.Stopwatch]::StartNew()
-            $late = ([DateTime]::UtcNow.Ticks - $StartUtcTicks) / 10000
             foreach ($x in 1..$Count) { & $work $Rounds; $null = $x }
-            '{0} {1}' -f $watch.Elapsed.TotalSeconds.ToString([Globalization.CultureInfo]::InvariantCulture), [int]$late
+            $watch.Elapsed.TotalSeconds.ToString([Globalization.CultureInfo]::InvariantCulture)
         }
         $share = [int][math]::Ceiling($CpuCount / $CpuWorkers)
         $ceilingSeconds = foreach ($run in 0..$Repeat) {
-            # Long enough for every process to start, even on a loaded machine.
-            $startTicks = [DateTime]::UtcNow.AddSeconds(5).Ticks
-            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $ceilingScript } $rounds $share $startTicks"))
+            $signals = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-ceiling-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+            $null = New-Item -ItemType Directory -Path $signals
+            $go = Join-Path $signals 'go'
             $children = foreach ($w in 1..$CpuWorkers) {
+                $ready = Join-Path $signals "ready$w"
+                $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $ceilingScript } $rounds $share '$ready' '$go'"))
                 $info = [Diagnostics.ProcessStartInfo]::new($pwshCommand[0])
                 foreach ($argument in @($pwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) { $info.ArgumentList.Add($argument) }
                 $info.RedirectStandardOutput = $true
                 $info.UseShellExecute = $false
                 [Diagnostics.Process]::Start($info)
             }
-            $times = foreach ($child in $children) {
-                $seconds, $lateMs = $child.StandardOutput.ReadToEnd().Trim() -split ' '
-                $child.WaitForExit(); $child.Dispose()
-                # A process that started after the common start time (a loaded machine) did not overlap the others fully.
-                if ([int]$lateMs -gt 50) { Write-Warning "A ceiling process started its loop $lateMs ms late." }
-                [double]::Parse($seconds, [Globalization.CultureInfo]::InvariantCulture)
+            while (@(Get-ChildItem -LiteralPath $signals -Filter 'ready*').Count -lt $CpuWorkers) {
+                if (@($children | Where-Object HasExited).Count -gt 0) { throw 'A ceiling process ended before it was ready.' }
+                Start-Sleep -Milliseconds 10
             }
+            [IO.File]::WriteAllText($go, '')
+            $times = foreach ($child in $children) {
+                $text = $child.StandardOutput.ReadToEnd().Trim()
+                $child.WaitForExit(); $child.Dispose()
+                [double]::Parse($text, [Globalization.CultureInfo]::InvariantCulture)
+            }
+            Remove-Item -LiteralPath $signals -Recurse -Force
             ($times | Measure-Object -Maximum).Maximum
         }
         $ceilingSeconds = @($ceilingSeconds | Select-Object -Skip 1) # the first run is the untimed warm-up, as for the others
