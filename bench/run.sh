@@ -14,7 +14,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 REPEAT=5
 MEMORY_REPEAT=""
-ONLY="throughput,overhead,cpu,memory,cold"
+ONLY="throughput,batches,overhead,cpu,memory,cold"
 BUILD=1
 
 while [[ $# -gt 0 ]]; do
@@ -64,7 +64,9 @@ run_side() {
   if [[ $side == processpool ]]; then
     out="$(timeout -k 10 "$limit" dotnet exec "$BENCH_DLL" --workload "$workload" 2>>"$LOG")" || rc=$?
   else
-    out="$(timeout -k 10 "$limit" python3 "$HERE/peer_multiprocessing.py" --workload "$workload" 2>>"$LOG")" || rc=$?
+    # The batch API's peer is Pool.map itself: the same throughput run, filed under the batches workload.
+    local peer_workload="$workload"; [[ $workload == batches ]] && peer_workload=throughput
+    out="$(timeout -k 10 "$limit" python3 "$HERE/peer_multiprocessing.py" --workload "$peer_workload" 2>>"$LOG")" || rc=$?
   fi
   if [[ -n "$out" ]]; then
     printf '%s\n' "$out" | python3 -c '
@@ -79,10 +81,11 @@ for line in sys.stdin:
     except ValueError:
         continue
     d["run"] = run
+    d["workload"] = sys.argv[3]
     if rc and "error" not in d:
         d["error"] = f"exit code {rc}"
     print(json.dumps(d))
-' "$run" "$rc" >> "$RAW"
+' "$run" "$rc" "$workload" >> "$RAW"
   fi
   if [[ $rc != 0 && -z "$out" ]]; then
     printf '{"side":"%s","workload":"%s","run":%d,"error":"exit code %d%s"}\n' "$side" "$workload" "$run" "$rc" \
@@ -92,17 +95,19 @@ for line in sys.stdin:
   tail -n 1 "$RAW" | python3 -c '
 import json, sys
 d = json.loads(sys.stdin.read())
-keys = ["seconds", "items_per_s", "per_item_us", "speedup", "peak_rss_growth_mb", "first_result_ms", "error"]
+keys = ["seconds", "items_per_s", "per_item_us", "speedup", "ceiling_fraction", "peak_rss_growth_mb", "first_result_ms", "error"]
 print("   %-11s run %d: %s" % (d["side"], d["run"], ", ".join(f"{k}={d[k]:.4g}" if isinstance(d[k], float) else f"{k}={d[k]}" for k in keys if k in d)))
 ' >&2
 }
 
 START=$SECONDS
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
+echo "== load average at start: $LOAD_START" >&2
 IFS=',' read -r -a WORKLOADS <<< "$ONLY"
 for workload in "${WORKLOADS[@]}"; do
   case "$workload" in
     memory) n=$MEMORY_REPEAT; limit=420 ;;
-    throughput|overhead|cpu|cold) n=$REPEAT; limit=200 ;;
+    throughput|batches|overhead|cpu|cold) n=$REPEAT; limit=200 ;;
     *) echo "run.sh: unknown workload $workload" >&2; exit 2 ;;
   esac
   echo "== $workload: $n runs per side" >&2
@@ -114,7 +119,9 @@ for workload in "${WORKLOADS[@]}"; do
     fi
   done
 done
-echo "== done in $(( SECONDS - START )) s; raw results: $RAW" >&2
+LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
+echo "== done in $(( SECONDS - START )) s; load average at end: $LOAD_END; raw results: $RAW" >&2
 
 python3 "$HERE/summarize.py" "$RAW" --out "$RESULTS/latest.md" \
-  --command "bash bench/run.sh${ARGS:+ $ARGS}" --repeat "$REPEAT" --memory-repeat "$MEMORY_REPEAT"
+  --command "bash bench/run.sh${ARGS:+ $ARGS}" --repeat "$REPEAT" --memory-repeat "$MEMORY_REPEAT" \
+  --load "$LOAD_START at the start, $LOAD_END at the end"

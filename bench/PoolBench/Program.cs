@@ -1,6 +1,6 @@
 // ProcessPool.Bench: one workload of the ProcessPool-vs-multiprocessing benchmark per invocation.
 //
-//   dotnet exec ProcessPool.Bench.dll --workload throughput|overhead|cpu|memory|cold [--repeat N] [--items N]
+//   dotnet exec ProcessPool.Bench.dll --workload throughput|batches|overhead|cpu|memory|cold [--repeat N] [--items N]
 //                                     [--rounds N] [--workers N] [--timeout S]
 //
 // Prints one JSON line per run on stdout (diagnostics go to stderr). bench/run.sh alternates these runs with
@@ -66,10 +66,12 @@ namespace ProcessPool.Bench
             switch (workload)
             {
                 case "throughput": run = _ => Trivial("throughput", items ?? 1_000_000, chunkSize: null); defaultTimeout = 180; break;
+                case "batches": run = _ => Batches(items ?? 1_000_000, EnvInt("BENCH_BATCH_SIZE", 0) is int b && b > 0 ? b : null); defaultTimeout = 180; break;
                 case "overhead": run = _ => Trivial("overhead", items ?? 20_000, chunkSize: 1); defaultTimeout = 180; break;
                 case "cpu": run = _ => Cpu((int)(items ?? 64), rounds); defaultTimeout = 180; break;
                 case "memory": run = _ => Memory(items ?? 10_000_000); defaultTimeout = 400; break;
                 case "cold": run = Cold; defaultTimeout = 120; break;
+                case "serial-child": return SerialChild((int)(items ?? 64), rounds);
                 case "idle": run = _ => Idle(items ?? 5); defaultTimeout = 120; break;
                 default:
                     Console.Error.WriteLine("usage: --workload throughput|overhead|cpu|memory|cold|idle [--repeat N] [--items N] [--rounds N] [--workers N] [--timeout S]");
@@ -141,6 +143,60 @@ namespace ProcessPool.Bench
                 ["gc_pause_ms"] = collections.pauseMs,
             };
             return result;
+        }
+
+        /// <summary>
+        /// a'. throughput through the batch API (<see cref="MethodBatch.MapArray"/>, Pool.map's shape: an array in, an array
+        /// of results out): the same 1M items and method, in batches of <paramref name="batchSize"/> (by default Pool.map's rule: 4 per worker).
+        /// </summary>
+        private static Dictionary<string, object?> Batches(long count, int? batchSize)
+        {
+            using var pool = NewPool();
+            if (!pool.WaitForWorkers(TimeSpan.FromSeconds(60))) throw new TimeoutException("workers did not start in 60 s");
+            var first = Stopwatch.StartNew();
+            RunDoubleBatched(pool, EnvInt("BENCH_WARM_ITEMS", (int)count), batchSize, out _);
+            double firstPassSeconds = first.Elapsed.TotalSeconds;
+
+            var gc = GcMeter.Start();
+            var cpu = CpuMeter.Start(pool);
+            var clock = Stopwatch.StartNew();
+            var chunks = RunDoubleBatched(pool, count, batchSize, out _);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var used = cpu.Stop();
+            var collections = gc.Stop();
+            return new Dictionary<string, object?>
+            {
+                ["items"] = count,
+                ["seconds"] = seconds,
+                ["items_per_s"] = count / seconds,
+                ["per_item_us"] = seconds * 1e6 / count,
+                ["first_pass_seconds"] = firstPassSeconds,
+                ["batch_size"] = batchSize,
+                ["chunks"] = chunks.Count,
+                ["max_chunk"] = chunks.Max,
+                ["parent_cpu_seconds"] = used.parent,
+                ["workers_cpu_seconds"] = used.workers,
+                ["gc_gen0"] = collections.gen0,
+                ["gc_gen1"] = collections.gen1,
+                ["gc_gen2"] = collections.gen2,
+                ["gc_pause_ms"] = collections.pauseMs,
+            };
+        }
+
+        private static ChunkCounter RunDoubleBatched(WorkerPool pool, long count, int? batchSize, out long checkedCount)
+        {
+            var chunks = new ChunkCounter();
+            var options = DoubleOptions(null);
+            options.ChunkCompleted = chunks.Add;
+            // Input built inside the timed section, as Python's pool.map builds its chunks from range(count).
+            var input = new long[count];
+            for (long i = 0; i < count; i++) input[i] = i;
+            var results = MethodBatch.MapArray<long, long>(pool, options, input, batchSize);
+            if (results.Length != count) throw new InvalidDataException($"got {results.Length} results for {count} items");
+            for (long i = 0; i < count; i++)
+                if (results[i] != 2 * i) throw new InvalidDataException($"item {i}: got {results[i]}, expected {2 * i}");
+            checkedCount = count;
+            return chunks;
         }
 
         /// <summary>Maps Double over 0..count-1 (encoded lazily), checks every result in order, returns chunk statistics.</summary>
@@ -240,8 +296,12 @@ namespace ProcessPool.Bench
                 poolTimes.Add(poolSeconds);
             }
             double serialBest = serialTimes.Min(), poolBest = poolTimes.Min();
+            var (ceiling, concurrentBest) = SerialCeiling(count, rounds, serialBest);
             return new Dictionary<string, object?>
             {
+                ["ceiling_speedup"] = ceiling,
+                ["ceiling_fraction"] = serialBest / poolBest / ceiling,
+                ["two_serial_processes_seconds"] = concurrentBest,
                 ["items"] = count,
                 ["rounds"] = rounds,
                 ["serial_seconds"] = serialBest,
@@ -260,6 +320,65 @@ namespace ProcessPool.Bench
                 ["workers_cpu_seconds"] = bestWorkersCpu,
                 ["hash"] = serial[0],
             };
+        }
+
+        /// <summary>
+        /// The machine's ceiling for the CPU workload, measured in the same run: two independent serial processes (this
+        /// program, <c>--workload serial-child</c>) each run the same 64 items at once, after their own warm-up, started
+        /// together <see cref="CpuRounds"/> times. Two processes doing twice the work in the best concurrent time give
+        /// ceiling = 2 × serial ÷ concurrent: what two cores of this VM deliver with no pool at all (1.7x, not 2x, here).
+        /// </summary>
+        private static (double ceiling, double concurrentBest) SerialCeiling(int count, int rounds, double serialBest)
+        {
+            var children = Enumerable.Range(0, Workers).Select(_ =>
+            {
+                var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+                if (Path.GetFileNameWithoutExtension(info.FileName).Equals("dotnet", StringComparison.OrdinalIgnoreCase)) info.ArgumentList.Add(typeof(Program).Assembly.Location);
+                foreach (string arg in new[] { "--workload", "serial-child", "--items", count.ToString(CultureInfo.InvariantCulture), "--rounds", rounds.ToString(CultureInfo.InvariantCulture) })
+                    info.ArgumentList.Add(arg);
+                return Process.Start(info)!;
+            }).ToList();
+            try
+            {
+                foreach (var child in children)
+                    if (child.StandardOutput.ReadLine() != "ready") throw new InvalidDataException("serial child did not warm up");
+                double best = double.MaxValue;
+                for (int round = 0; round < CpuRounds; round++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    foreach (var child in children) child.StandardInput.WriteLine("go");
+                    foreach (var child in children) child.StandardInput.Flush();
+                    foreach (var child in children)
+                        if (child.StandardOutput.ReadLine() != "done") throw new InvalidDataException("serial child failed");
+                    best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                }
+                foreach (var child in children) child.StandardInput.Close();
+                foreach (var child in children) child.WaitForExit(10_000);
+                return (Workers * serialBest / best, best);
+            }
+            finally
+            {
+                foreach (var child in children)
+                {
+                    if (!child.HasExited) child.Kill();
+                    child.Dispose();
+                }
+            }
+        }
+
+        /// <summary>One of the two serial processes of <see cref="SerialCeiling"/>: warms up, says ready, then runs the items once per "go".</summary>
+        private static int SerialChild(int count, int rounds)
+        {
+            for (int i = 0; i < WarmItems; i++) Work.Sha(WarmRounds);
+            Console.Out.WriteLine("ready");
+            Console.Out.Flush();
+            while (Console.In.ReadLine() == "go")
+            {
+                for (int i = 0; i < count; i++) Work.Sha(rounds);
+                Console.Out.WriteLine("done");
+                Console.Out.Flush();
+            }
+            return 0;
         }
 
         /// <summary>d. 10M items streamed through an ordered map: peak growth of the parent's memory over the baseline taken just before.</summary>
@@ -409,7 +528,17 @@ namespace ProcessPool.Bench
         {
             string? host = Environment.ProcessPath;
             string dotnet = host != null && Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? host : "dotnet";
-            return new PoolOptions(new WorkerLaunch(dotnet, new[] { "exec", WorkerDll })) { Size = Workers, Name = "bench" };
+            var launch = WorkerLaunch.ForDotnetWorker(WorkerDll, dotnet);
+            // Diagnostics: BENCH_WORKER_RUNTIME=none starts workers without the default runtime settings, "K=V;K=V" with these instead.
+            string? runtime = Environment.GetEnvironmentVariable("BENCH_WORKER_RUNTIME");
+            if (!string.IsNullOrEmpty(runtime))
+            {
+                launch.RuntimeSettings.Clear();
+                if (runtime != "none")
+                    foreach (string pair in runtime.Split(';', StringSplitOptions.RemoveEmptyEntries))
+                        launch.RuntimeSettings[pair.Split('=')[0]] = pair.Split('=')[1];
+            }
+            return new PoolOptions(launch) { Size = Workers, Name = "bench" };
         }
 
         private static WorkerPool NewPool() => new WorkerPool(Options());

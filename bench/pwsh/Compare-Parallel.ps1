@@ -4,18 +4,25 @@
     Invoke-PoolMap against foreach, ForEach-Object -Parallel, Start-ThreadJob and Start-Job, in one run, on the same input.
 
 .DESCRIPTION
-    Four workloads, each timed -Repeat times (medians reported), every result checked:
+    Six workloads, each timed -Repeat times (medians reported), every result checked:
 
       a  trivial    100,000 items, $_ * 2. foreach, ForEach-Object -Parallel and Invoke-PoolMap (default pool) run all of
                     them; Start-ThreadJob and Start-Job, one job per item, run a sample of -JobSampleCount items and are
                     reported per item. Target: Invoke-PoolMap >= 50x the throughput of ForEach-Object -Parallel
                     (<= ~33 us an item end to end).
-      b  cpu        200 items of ~30 ms CPU each (a SHA-256 loop calibrated on this machine), 2 workers.
-                    Target: Invoke-PoolMap >= 1.8x serial.
+      b  cpu        200 items of ~30 ms CPU each (a SHA-256 loop calibrated on this machine), 2 workers. Also the
+                    machine's ceiling in the same run: two independent serial PowerShell processes at once, each doing
+                    half the serial work; the pool's speedup is reported as a fraction of theirs.
+                    Target: Invoke-PoolMap >= 95% of the ceiling.
       c  cold       a cold default pool's first result (1 | Invoke-PoolMap { $_ } right after the default pool was
-                    removed) vs one '<this pwsh> -NoProfile -c 1'. Target: < 2x one pwsh start.
+                    removed) vs one '<this pwsh> -NoProfile -c 1'; a cold one-worker default pool for reference.
+                    Target: <= 1.3x one pwsh start.
       d  one-liner  Get-ChildItem <2,000 small files> | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash } vs the same
                     pipeline with ForEach-Object and ForEach-Object -Parallel. Target: >= 1.5x ForEach-Object.
+      e  big files  the same one-liner over 200 files of 4 MB. Target: >= 1.7x ForEach-Object.
+      f  memory     1..2,000,000 | Invoke-PoolMap { $_ } | Measure-Object vs the same with ForEach-Object: peak growth
+                    of this process's resident memory (VmHWM after resetting it, minus VmRSS before; Linux only).
+                    Target: <= 40 MB.
 
     Progress is switched off for every contender ($ProgressPreference = 'SilentlyContinue'), so no bar is timed.
     Run it in a fresh process: pwsh -NoProfile -File bench/pwsh/Compare-Parallel.ps1
@@ -28,7 +35,8 @@
     Timed runs per contender and workload; the median is reported. Each workload also runs once untimed first.
 
 .PARAMETER Workload
-    Which workloads to run: Trivial, Cpu, Cold, OneLiner (all by default; 'Cpu,Cold' works from pwsh -File too).
+    Which workloads to run: Trivial, Cpu, Cold, OneLiner, BigFiles, Memory (all by default; 'Cpu,Cold' works from
+    pwsh -File too).
 
 .PARAMETER TrivialCount
     Items of the trivial workload.
@@ -47,6 +55,16 @@
 
 .PARAMETER FileCount
     Files of the one-liner workload (1 to 4 KB of random bytes each, in a temporary directory removed at the end).
+
+.PARAMETER BigFileCount
+    Files of the big-file workload (4 MB of random bytes each, in a temporary directory removed at the end).
+
+.PARAMETER MemoryCount
+    Items of the memory workload.
+
+.PARAMETER MemoryRepeat
+    Timed runs of each contender in the memory workload (each also runs once untimed first); fewer than -Repeat by
+    default, since one run of 2,000,000 items takes a minute.
 
 .PARAMETER MarkdownPath
     Also write the result table (Markdown) to this file.
@@ -71,7 +89,7 @@ param(
     [ValidateRange(1, 100)]
     [int] $Repeat = 3,
 
-    [string[]] $Workload = @('Trivial', 'Cpu', 'Cold', 'OneLiner'),
+    [string[]] $Workload = @('Trivial', 'Cpu', 'Cold', 'OneLiner', 'BigFiles', 'Memory'),
 
     [ValidateRange(1, 100000000)]
     [int] $TrivialCount = 100000,
@@ -91,6 +109,15 @@ param(
     [ValidateRange(1, 1000000)]
     [int] $FileCount = 2000,
 
+    [ValidateRange(1, 100000)]
+    [int] $BigFileCount = 200,
+
+    [ValidateRange(1, 100000000)]
+    [int] $MemoryCount = 2000000,
+
+    [ValidateRange(1, 100)]
+    [int] $MemoryRepeat = 2,
+
     [string] $MarkdownPath,
 
     [switch] $PassThru
@@ -103,7 +130,7 @@ Set-StrictMode -Version 3.0
 # pwsh -File passes '-Workload Cpu,Cold' as one string: split it here.
 $Workload = @($Workload -split ',' | ForEach-Object Trim | Where-Object { $_ })
 foreach ($name in $Workload) {
-    if ($name -notin 'Trivial', 'Cpu', 'Cold', 'OneLiner') { throw "Unknown workload '$name': use Trivial, Cpu, Cold or OneLiner." }
+    if ($name -notin 'Trivial', 'Cpu', 'Cold', 'OneLiner', 'BigFiles', 'Memory') { throw "Unknown workload '$name': use Trivial, Cpu, Cold, OneLiner, BigFiles or Memory." }
 }
 
 if (-not $ModulePath) {
@@ -123,6 +150,12 @@ $pwshCommand = if ([IO.Path]::GetFileNameWithoutExtension([Environment]::Process
 $workers = [Environment]::ProcessorCount
 
 # ---------------------------------------------------------------------------------------------------------- helpers
+
+# A field of /proc/self/status in KB (VmRSS: resident now; VmHWM: the peak since the last reset).
+function Get-StatusKB([string] $Field) {
+    $line = [IO.File]::ReadAllLines('/proc/self/status') | Where-Object { $_.StartsWith("${Field}:") }
+    [long]($line -replace '\D', '')
+}
 
 function Get-Median([double[]] $Values) {
     $sorted = [double[]]($Values | Sort-Object)
@@ -195,6 +228,7 @@ function Get-LoadText {
 }
 
 $tempDir = $null
+$tempDirs = [Collections.Generic.List[string]]::new()
 $benchPools = [Collections.Generic.List[object]]::new()
 
 Write-Host ("ProcessPool {0} from {1}" -f $module.Version, (Split-Path $module.Path -Parent))
@@ -291,11 +325,66 @@ try {
             }
         } { param($r) Assert-Equal $items $r 'Invoke-PoolMap' }
 
+        # The machine's ceiling: $CpuWorkers independent PowerShell processes, each running its share of the serial
+        # loop at the same moment, no pool. Each starts, warms up, says so with a file and waits for the go file, so
+        # the loops overlap however long the starts take on a loaded machine.
+        # The same loop as the serial contender: the same block, called once per item, warmed up first (PowerShell
+        # compiles a block after it has run a number of times; one long call would stay interpreted).
+        $ceilingScript = {
+            param($Rounds, $Count, $Ready, $Go)
+            $work = {
+                param($n)
+                $sha = [Security.Cryptography.SHA256]::Create()
+                $buffer = [byte[]]::new(65536)
+                for ($i = 0; $i -lt $n; $i++) { $null = $sha.ComputeHash($buffer) }
+                $sha.Dispose()
+            }
+            foreach ($warm in 1..50) { & $work 2 }
+            [IO.File]::WriteAllText($Ready, '')
+            while (-not [IO.File]::Exists($Go)) { Start-Sleep -Milliseconds 1 }
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            foreach ($x in 1..$Count) { & $work $Rounds; $null = $x }
+            $watch.Elapsed.TotalSeconds.ToString([Globalization.CultureInfo]::InvariantCulture)
+        }
+        $share = [int][math]::Ceiling($CpuCount / $CpuWorkers)
+        $ceilingSeconds = foreach ($run in 0..$Repeat) {
+            $signals = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-ceiling-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+            $null = New-Item -ItemType Directory -Path $signals
+            $go = Join-Path $signals 'go'
+            $children = foreach ($w in 1..$CpuWorkers) {
+                $ready = Join-Path $signals "ready$w"
+                $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $ceilingScript } $rounds $share '$ready' '$go'"))
+                $info = [Diagnostics.ProcessStartInfo]::new($pwshCommand[0])
+                foreach ($argument in @($pwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) { $info.ArgumentList.Add($argument) }
+                $info.RedirectStandardOutput = $true
+                $info.UseShellExecute = $false
+                [Diagnostics.Process]::Start($info)
+            }
+            while (@(Get-ChildItem -LiteralPath $signals -Filter 'ready*').Count -lt $CpuWorkers) {
+                if (@($children | Where-Object HasExited).Count -gt 0) { throw 'A ceiling process ended before it was ready.' }
+                Start-Sleep -Milliseconds 10
+            }
+            [IO.File]::WriteAllText($go, '')
+            $times = foreach ($child in $children) {
+                $text = $child.StandardOutput.ReadToEnd().Trim()
+                $child.WaitForExit(); $child.Dispose()
+                [double]::Parse($text, [Globalization.CultureInfo]::InvariantCulture)
+            }
+            Remove-Item -LiteralPath $signals -Recurse -Force
+            ($times | Measure-Object -Maximum).Maximum
+        }
+        $ceilingSeconds = @($ceilingSeconds | Select-Object -Skip 1) # the first run is the untimed warm-up, as for the others
+        $ceilingMedian = Get-Median $ceilingSeconds
+        Write-Host ('  {0,-34} median {1,10:N1} ms   runs: {2}' -f "ceiling: $CpuWorkers serial processes", ($ceilingMedian * 1000), (($ceilingSeconds | ForEach-Object { '{0:N0}' -f ($_ * 1000) }) -join ', '))
+
         Add-Row 'b cpu' 'foreach' $CpuCount $serial.Median '1.00x (baseline)' '' $null
+        $ceilingSpeedup = $serial.Median / $ceilingMedian
+        Add-Row 'b cpu' "ceiling: $CpuWorkers serial processes at once" $CpuCount $ceilingMedian (Format-Ratio $ceilingSpeedup) '' $null
         $parallelSpeedup = $serial.Median / $parallel.Median
         Add-Row 'b cpu' "ForEach-Object -Parallel ($CpuWorkers)" $CpuCount $parallel.Median (Format-Ratio $parallelSpeedup) '' $null
         $speedup = $serial.Median / $pool.Median
-        Add-Row 'b cpu' "Invoke-PoolMap ($CpuWorkers workers)" $CpuCount $pool.Median (Format-Ratio $speedup) '>= 1.8x serial' ($speedup -ge 1.8)
+        $ofCeiling = $speedup / $ceilingSpeedup
+        Add-Row 'b cpu' "Invoke-PoolMap ($CpuWorkers workers)" $CpuCount $pool.Median ('{0} ({1:P0} of the ceiling)' -f (Format-Ratio $speedup), $ofCeiling) '>= 95% of the ceiling' ($ofCeiling -ge 0.95)
     }
 
     # ---------------------------------------------------------------------------------------------------- c: cold
@@ -309,13 +398,17 @@ try {
         $cold = Measure-Contender 'cold default pool, first result' -BeforeEach { Remove-DefaultPool } -Action {
             1 | Invoke-PoolMap { $_ } | Select-Object -First 1
         } -Check { param($r) Assert-Equal @(1) $r 'cold Invoke-PoolMap' }
+        $coldOne = Measure-Contender 'cold 1-worker pool, first result' -BeforeEach { Get-ProcessPool | Where-Object Name -EQ 'Default-1' | Remove-ProcessPool -Force } -Action {
+            1 | Invoke-PoolMap -ThrottleLimit 1 { $_ } | Select-Object -First 1
+        } -Check { param($r) Assert-Equal @(1) $r 'cold Invoke-PoolMap -ThrottleLimit 1' }
         $warm = Measure-Contender 'warm default pool, first result' -Action {
             1 | Invoke-PoolMap { $_ } | Select-Object -First 1
         } -Check { param($r) Assert-Equal @(1) $r 'warm Invoke-PoolMap' }
 
         Add-Row 'c cold' 'pwsh -NoProfile -c 1' 1 $start.Median '1.00x (baseline)' '' $null
         $ratio = $cold.Median / $start.Median
-        Add-Row 'c cold' 'Invoke-PoolMap, cold default pool' 1 $cold.Median (Format-Ratio $ratio) '< 2x one pwsh start' ($ratio -lt 2)
+        Add-Row 'c cold' 'Invoke-PoolMap, cold default pool' 1 $cold.Median (Format-Ratio $ratio) '<= 1.3x one pwsh start' ($ratio -le 1.3)
+        Add-Row 'c cold' 'Invoke-PoolMap -ThrottleLimit 1, cold' 1 $coldOne.Median (Format-Ratio ($coldOne.Median / $start.Median)) '' $null
         Add-Row 'c cold' 'Invoke-PoolMap, warm default pool' 1 $warm.Median (Format-Ratio ($warm.Median / $start.Median)) '' $null
     }
 
@@ -347,11 +440,80 @@ try {
         $speedup = $serial.Median / $pool.Median
         Add-Row 'd one-liner' "Invoke-PoolMap (default pool)" $FileCount $pool.Median (Format-Ratio $speedup) '>= 1.5x ForEach-Object' ($speedup -ge 1.5)
     }
+
+    # --------------------------------------------------------------------------------------------- e: big files
+    if ('BigFiles' -in $Workload) {
+        $bigDir = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-big-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+        $tempDirs.Add($bigDir)
+        $null = New-Item -ItemType Directory -Path $bigDir
+        $random = [Random]::new(43)
+        $bytes = [byte[]]::new(4MB)
+        for ($i = 0; $i -lt $BigFileCount; $i++) {
+            $random.NextBytes($bytes)
+            [IO.File]::WriteAllBytes((Join-Path $bigDir ('big{0:D4}.bin' -f $i)), $bytes)
+        }
+        Write-Host "`ne) Get-ChildItem <$BigFileCount files of 4 MB> | ... { (Get-FileHash `$_.FullName).Hash }"
+        $expected = Get-ChildItem -LiteralPath $bigDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+
+        $serial = Measure-Contender 'ForEach-Object' {
+            Get-ChildItem -LiteralPath $bigDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+        } { param($r) Assert-Equal $expected $r 'ForEach-Object' }
+        $parallel = Measure-Contender 'ForEach-Object -Parallel' {
+            Get-ChildItem -LiteralPath $bigDir -File | ForEach-Object -Parallel { (Get-FileHash $_.FullName).Hash } -ThrottleLimit $workers
+        } { param($r) Assert-SameSet $expected $r 'ForEach-Object -Parallel' }
+        $pool = Measure-Contender 'Invoke-PoolMap' {
+            Get-ChildItem -LiteralPath $bigDir -File | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash }
+        } { param($r) Assert-Equal $expected $r 'Invoke-PoolMap' }
+
+        Add-Row 'e big files' 'ForEach-Object' $BigFileCount $serial.Median '1.00x (baseline)' '' $null
+        Add-Row 'e big files' "ForEach-Object -Parallel ($workers)" $BigFileCount $parallel.Median (Format-Ratio ($serial.Median / $parallel.Median)) '' $null
+        $speedup = $serial.Median / $pool.Median
+        Add-Row 'e big files' "Invoke-PoolMap (default pool)" $BigFileCount $pool.Median (Format-Ratio $speedup) '>= 1.7x ForEach-Object' ($speedup -ge 1.7)
+    }
+
+    # ------------------------------------------------------------------------------------------------ f: memory
+    if ('Memory' -in $Workload) {
+        Write-Host "`nf) 1..$('{0:N0}' -f $MemoryCount) | ... { `$_ } | Measure-Object: peak growth of this process's resident memory"
+        if (-not (Test-Path -LiteralPath /proc/self/clear_refs)) {
+            Write-Host '  skipped: needs /proc/self/status and /proc/self/clear_refs (Linux)'
+        }
+        else {
+            $memoryCount = $MemoryCount
+            $memory = [ordered]@{
+                'ForEach-Object' = { (1..$memoryCount | ForEach-Object { $_ } | Measure-Object).Count }
+                'Invoke-PoolMap' = { (1..$memoryCount | Invoke-PoolMap { $_ } | Measure-Object).Count }
+            }
+            $growth = @{}
+            $times = @{}
+            foreach ($name in $memory.Keys) {
+                $null = & $memory[$name] # untimed first run: JIT, caches and the heap's working size belong to the first run of a session, not to the workload
+                foreach ($run in 1..$MemoryRepeat) {
+                    [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+                    [IO.File]::WriteAllText('/proc/self/clear_refs', '5') # resets the peak (VmHWM) to the current RSS
+                    $before = Get-StatusKB 'VmRSS'
+                    $watch = [Diagnostics.Stopwatch]::StartNew()
+                    $count = & $memory[$name]
+                    $watch.Stop()
+                    if ($count -ne $MemoryCount) { throw "${name}: counted $count items, expected $MemoryCount." }
+                    $growth[$name] += , (((Get-StatusKB 'VmHWM') - $before) / 1KB)
+                    $times[$name] += , $watch.Elapsed.TotalSeconds
+                }
+                Write-Host ('  {0,-34} median {1,10:N1} MB   runs: {2} (time: {3} s)' -f $name, (Get-Median $growth[$name]), (($growth[$name] | ForEach-Object { '{0:N1}' -f $_ }) -join ', '), (($times[$name] | ForEach-Object { '{0:N1}' -f $_ }) -join ', '))
+            }
+            foreach ($name in $memory.Keys) {
+                $mb = Get-Median $growth[$name]
+                $isPool = $name -eq 'Invoke-PoolMap'
+                Add-Row 'f memory' $name $MemoryCount (Get-Median $times[$name]) ('+{0:N1} MB peak RSS' -f $mb) $(if ($isPool) { '<= 40 MB' } else { '' }) $(if ($isPool) { $mb -le 40 } else { $null })
+            }
+        }
+    }
 }
 finally {
     foreach ($p in $benchPools) { Remove-ProcessPool -Pool $p -Force -ErrorAction SilentlyContinue }
     Remove-DefaultPool
-    if ($tempDir -and (Test-Path -LiteralPath $tempDir)) { Remove-Item -LiteralPath $tempDir -Recurse -Force }
+    foreach ($dir in @($tempDir) + $tempDirs) {
+        if ($dir -and (Test-Path -LiteralPath $dir)) { Remove-Item -LiteralPath $dir -Recurse -Force }
+    }
 }
 
 # ---------------------------------------------------------------------------------------------------------- report
@@ -364,7 +526,7 @@ foreach ($row in $rows) {
 }
 Write-Host ''
 if (Get-LoadText) { Write-Host "At the end: $(Get-LoadText)" }
-Write-Host 'Ratios: a) throughput vs ForEach-Object -Parallel (jobs per item); b, d) speedup vs the serial pipeline; c) time vs one pwsh start.'
+Write-Host 'Ratios: a) throughput vs ForEach-Object -Parallel (jobs per item); b, d, e) speedup vs the serial pipeline; c) time vs one pwsh start; f) peak growth of resident memory.'
 $lines | ForEach-Object { Write-Host $_ }
 if ($MarkdownPath) { Set-Content -LiteralPath $MarkdownPath -Value $lines -Encoding utf8 }
 if ($PassThru) { $rows }

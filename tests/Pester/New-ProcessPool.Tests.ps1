@@ -57,6 +57,25 @@ Describe 'New-ProcessPool' {
             (Get-Item -LiteralPath $path).FullName | Should -Be (Get-Item -LiteralPath $env:PROCESSPOOL_POWERSHELL).FullName
         }
 
+        It 'starts workers with tiered PGO off, unless the caller sets it; items see the caller''s environment' -Skip:(-not (Test-Path -LiteralPath /proc/self/environ)) {
+            $saved = $env:DOTNET_TieredPGO, $env:COMPlus_TieredPGO
+            Remove-Item Env:DOTNET_TieredPGO, Env:COMPlus_TieredPGO -ErrorAction SilentlyContinue
+            try {
+                $pool = New-Tracked @{ Size = 1 }
+                $seen = 1 | Invoke-PoolMap -Pool $pool { "[$env:DOTNET_TieredPGO]" }
+                [IO.File]::ReadAllText("/proc/$(@($pool.WorkerProcessIds)[0])/environ").Split([char]0) | Should -Contain 'DOTNET_TieredPGO=0'
+                $seen | Should -Be '[]'
+
+                $env:DOTNET_TieredPGO = '1'
+                $own = New-Tracked @{ Size = 1 }
+                Wait-Until { @($own.WorkerProcessIds).Count -eq 1 } | Should -BeTrue
+                [IO.File]::ReadAllText("/proc/$(@($own.WorkerProcessIds)[0])/environ").Split([char]0) | Should -Contain 'DOTNET_TieredPGO=1'
+            }
+            finally {
+                $env:DOTNET_TieredPGO, $env:COMPlus_TieredPGO = $saved
+            }
+        }
+
         It 'fails with PoolBroken, saying how to name a PowerShell, when $env:PROCESSPOOL_POWERSHELL points nowhere' {
             $env:PROCESSPOOL_POWERSHELL = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
             $failure = { New-ProcessPool -Size 1 } | Should -Throw -ErrorId 'PoolBroken,ProcessPool.Commands.NewProcessPoolCommand' -PassThru

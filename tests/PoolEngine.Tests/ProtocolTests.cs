@@ -240,6 +240,25 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void InputComplete_ChunksTakeHalfAWorkersShareOfWhatIsLeft()
+        {
+            var sizer = new ChunkSizer(null, TimeSpan.FromSeconds(10), null, 2, null);
+            for (int i = 0; i < 5; i++) sizer.Observe(sizer.NextSize, 1);
+            Assert.Equal(ChunkSizer.MaxAdaptiveSize, sizer.SizeFor(2000, inputComplete: false));
+            Assert.Equal(500, sizer.SizeFor(2000, inputComplete: true));
+            Assert.Equal(3, sizer.SizeFor(9, inputComplete: true));
+            Assert.Equal(1, sizer.SizeFor(1, inputComplete: true));
+            Assert.Equal(ChunkSizer.MaxAdaptiveSize, sizer.SizeFor(1_000_000, inputComplete: true));
+        }
+
+        [Fact]
+        public void InputComplete_ExplicitSizeStillWins()
+        {
+            var sizer = new ChunkSizer(50, TimeSpan.FromMilliseconds(50), null, 2, null);
+            Assert.Equal(50, sizer.SizeFor(10, inputComplete: true));
+        }
+
+        [Fact]
         public void TaskLimit_CapsTheChunk()
         {
             var sizer = new ChunkSizer(null, TimeSpan.FromSeconds(10), null, 2, 25);

@@ -18,7 +18,7 @@ namespace ProcessPool.Engine.Tests
         public static readonly string FakeWorkerDll = Path.Combine(Dir, "ProcessPool.FakeWorker.dll");
         public static readonly string Dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
-        public static WorkerLaunch WorkerLaunch() => new WorkerLaunch(Dotnet, new[] { "exec", WorkerDll });
+        public static WorkerLaunch WorkerLaunch() => ProcessPool.Engine.WorkerLaunch.ForDotnetWorker(WorkerDll, Dotnet);
 
         public static WorkerLaunch FakeLaunch(string mode) => new WorkerLaunch(Dotnet, new[] { "exec", FakeWorkerDll, mode });
 

@@ -111,6 +111,9 @@ namespace ProcessPool.TestMethods
         /// <summary>Where this assembly was loaded from (a remote worker: its copy in the host's cache).</summary>
         public static string AssemblyLocation(int x) => typeof(Payloads).Assembly.Location;
 
+        /// <summary>An environment variable of the worker, or "<unset>".</summary>
+        public static string Env(string name) => Environment.GetEnvironmentVariable(name) ?? "<unset>";
+
         /// <summary>A finalizer that proves it ran by writing a file.</summary>
         public static void WriteMarker(string path) => File.WriteAllText(Path.Combine(path, "finalized-" + Process.GetCurrentProcess().Id), "done");
 

@@ -6,7 +6,8 @@ namespace ProcessPool.Engine
     /// Chooses how many items the next chunk holds. An explicit size always wins. Otherwise chunks start at one item,
     /// so the first results come back at once, and grow toward <c>target / time per item</c>, measured by the workers
     /// on finished chunks (growth at most ×8 a step, so one fast chunk cannot overshoot). Bounded by the in-flight
-    /// bound and, with a known count, by about four chunks per worker so the tail stays balanced.
+    /// bound and, with a known count, by about four chunks per worker so the tail stays balanced. Once input is
+    /// complete the count left is known even without one: a chunk then takes at most half a worker's share of it.
     /// Thread-safety: read by the producer, updated by worker reader threads; a lost update only delays growth.
     /// </summary>
     internal sealed class ChunkSizer
@@ -17,6 +18,7 @@ namespace ProcessPool.Engine
         private readonly int? _explicit;
         private readonly double _targetMicros;
         private readonly int _cap;
+        private readonly int _workers;
         private readonly object _sync = new object();
         private double _microsPerItem = -1;
         private double _lastChunkMicros = -1;
@@ -26,6 +28,7 @@ namespace ProcessPool.Engine
         {
             _explicit = explicitSize;
             _targetMicros = Math.Max(1, target.TotalMilliseconds * 1000);
+            _workers = Math.Max(1, workers);
             long cap = MaxAdaptiveSize;
             if (expectedCount is long count && count > 0) cap = Math.Min(cap, Math.Max(1, (count + workers * 4 - 1) / (workers * 4)));
             if (maxTasksPerWorker is int tasks) cap = Math.Min(cap, tasks);
@@ -35,6 +38,20 @@ namespace ProcessPool.Engine
 
         /// <summary>Size the next chunk should have.</summary>
         public int NextSize => _size;
+
+        /// <summary>
+        /// Size of a chunk cut now, with <paramref name="open"/> items not yet in a chunk. After the end of input they
+        /// are all that is left, so a chunk takes at most <c>open / (2 × workers)</c> of them (guided self-scheduling):
+        /// chunks shrink toward the end and no worker is left with a full-size chunk, and another prefetched behind
+        /// it, while the others have nothing.
+        /// </summary>
+        public int SizeFor(long open, bool inputComplete)
+        {
+            int size = _size;
+            if (_explicit != null || !inputComplete) return size;
+            long share = (open + 2L * _workers - 1) / (2L * _workers);
+            return (int)Math.Max(1, Math.Min(size, share));
+        }
 
         /// <summary>Largest size this sizer will ever return.</summary>
         public int MaxSize => _explicit ?? _cap;

@@ -277,7 +277,7 @@ namespace ProcessPool.Engine
         // ---- engine side -------------------------------------------------------------------------
 
         /// <summary>
-        /// Cuts the next chunk from the open items for a worker with room: <see cref="ChunkSizer.NextSize"/> items (fewer
+        /// Cuts the next chunk from the open items for a worker with room: <see cref="ChunkSizer.SizeFor"/> items (fewer
         /// when they pass <see cref="MaxChunkBytes"/>). Fewer items than that only when <paramref name="partial"/> (an
         /// idle worker at a tick, so a pausing producer's items still run) or when input is complete. Under the pool's lock.
         /// </summary>
@@ -289,7 +289,7 @@ namespace ProcessPool.Engine
                 if (_stopped || _openItems.Count == 0) return null;
                 if (!partial && !_inputComplete && !IsFullLocked()) return null;
                 _pokedPool = false;
-                int size = Sizer.NextSize;
+                int size = Sizer.SizeFor(_openItems.Count, _inputComplete);
                 var sequences = new List<long>(Math.Min(size, _openItems.Count));
                 var items = new List<byte[]>(sequences.Capacity);
                 long bytes = 0;

@@ -23,6 +23,34 @@ namespace ProcessPool.Engine
         /// <summary>Extra environment variables for the worker.</summary>
         public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>();
 
+        /// <summary>
+        /// Runtime settings (<c>DOTNET_*</c> variables) the worker process starts with, applied where neither the
+        /// parent's environment nor <see cref="Environment"/> sets the variable (the user's choice wins). The worker
+        /// removes them from its environment once its runtime has read them (<see cref="Worker.RuntimeSettings"/>), so
+        /// the processes its items start, and a script map's environment, never see them. Empty by default;
+        /// <see cref="ForDotnetWorker"/> fills in <see cref="DotnetWorkerSettings"/>.
+        /// </summary>
+        public IDictionary<string, string> RuntimeSettings { get; } = new Dictionary<string, string>();
+
+        /// <summary>
+        /// The .NET worker's runtime settings, chosen by measurement (bench/README.md, "Worker runtime settings"):
+        /// call counting from the first call (<c>TC_CallCountingDelayMs=0</c>), so hot paths reach optimized code
+        /// while the first items run instead of after the 100 ms of quiet the runtime waits for by default. A worker
+        /// is a server loop with a short start-up: the delay, meant to keep start-up JIT work down, only delays tier 1.
+        /// </summary>
+        public static IReadOnlyDictionary<string, string> DotnetWorkerSettings { get; } = new Dictionary<string, string>
+        {
+            ["DOTNET_TC_CallCountingDelayMs"] = "0",
+        };
+
+        /// <summary>The plain .NET worker (<c>ProcessPool.Worker.dll</c>) run by <paramref name="dotnet"/> (default: <c>dotnet</c> on the PATH), with <see cref="DotnetWorkerSettings"/>.</summary>
+        public static WorkerLaunch ForDotnetWorker(string workerDll, string? dotnet = null)
+        {
+            var launch = new WorkerLaunch(dotnet ?? "dotnet", new[] { "exec", workerDll ?? throw new ArgumentNullException(nameof(workerDll)) });
+            foreach (var pair in DotnetWorkerSettings) launch.RuntimeSettings[pair.Key] = pair.Value;
+            return launch;
+        }
+
         /// <summary>Working directory, or null for the parent's.</summary>
         public string? WorkingDirectory { get; set; }
 

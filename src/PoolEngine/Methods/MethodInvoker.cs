@@ -8,20 +8,22 @@ using System.Threading.Tasks;
 namespace ProcessPool.Engine.Methods
 {
     /// <summary>
-    /// Calls one static method with JSON arguments and returns its JSON result. The call goes through a compiled
-    /// delegate, not MethodInfo.Invoke, because it sits on the hot path of every item.
+    /// Calls one static method with an item in the <see cref="MethodJson"/> forms and returns its result in the same
+    /// form. The call goes through a typed or compiled delegate, not MethodInfo.Invoke, because it sits on the hot
+    /// path of every item.
     /// </summary>
     internal sealed class MethodInvoker
     {
         private readonly MethodInfo _method;
         private readonly Type[] _parameterTypes;
-        private readonly Func<object?[], object?> _call;
+        private Func<object?[], object?>? _call;
+        private readonly TypedCall? _typed;
         private readonly Type? _resultType;
         private readonly Func<object, object?>? _taskResult;
         private readonly bool _isTask;
         private readonly bool _spread;
-        private readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo[] _parameterInfos;
-        private readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo? _resultInfo;
+        private System.Text.Json.Serialization.Metadata.JsonTypeInfo[]? _parameterInfos;
+        private System.Text.Json.Serialization.Metadata.JsonTypeInfo? _resultInfo;
 
         public MethodInvoker(MethodInfo method, bool spread = false)
         {
@@ -30,9 +32,9 @@ namespace ProcessPool.Engine.Methods
             if (_parameterTypes.Any(t => t.IsByRef))
                 throw new ArgumentException($"'{MethodResolver.Describe(method)}' has ref or out parameters, which a pool cannot pass.");
             _spread = spread || _parameterTypes.Length > 1;
-            // Type metadata resolved once: the per-call lookup by Type is measurable at a million items.
-            _parameterInfos = _parameterTypes.Select(t => MethodJson.Options.GetTypeInfo(t)).ToArray();
-            _call = Compile(method, _parameterTypes);
+            // A one-parameter method is called through a typed delegate (no Expression.Compile at a worker's first map,
+            // no boxing on the binary path); the others through a compiled delegate, built on first use.
+            _typed = _parameterTypes.Length == 1 ? TypedCall.TryCreate(method) : null;
 
             Type returnType = method.ReturnType;
             if (typeof(Task).IsAssignableFrom(returnType))
@@ -50,10 +52,16 @@ namespace ProcessPool.Engine.Methods
             {
                 _resultType = returnType;
             }
-            if (_resultType != null) _resultInfo = MethodJson.Options.GetTypeInfo(_resultType);
         }
 
         public string Name => MethodResolver.Describe(_method);
+
+        /// <summary>System.Text.Json metadata, resolved on first use (the per-call lookup by Type is measurable at a million
+        /// items, and a worker that only sees binary items never pays for it).</summary>
+        private System.Text.Json.Serialization.Metadata.JsonTypeInfo ParameterInfo(int index) =>
+            (_parameterInfos ??= _parameterTypes.Select(t => MethodJson.Options.GetTypeInfo(t)).ToArray())[index];
+
+        private System.Text.Json.Serialization.Metadata.JsonTypeInfo ResultInfo => _resultInfo ??= MethodJson.Options.GetTypeInfo(_resultType!);
 
         private static Func<object?[], object?> Compile(MethodInfo method, Type[] parameterTypes)
         {
@@ -66,11 +74,26 @@ namespace ProcessPool.Engine.Methods
             return Expression.Lambda<Func<object?[], object?>>(call, args).Compile();
         }
 
-        /// <summary>Runs the method on one JSON item; returns the JSON result, or null when the method returns nothing.</summary>
+        private object? Call(object?[] arguments) =>
+            _typed != null && arguments.Length == 1 ? _typed.CallBoxed(arguments[0]) : (_call ??= Compile(_method, _parameterTypes))(arguments);
+
+        /// <summary>
+        /// Runs the method on one item (or, for a <see cref="MethodBatch"/>, on each of its elements); returns the
+        /// encoded result, or null when the method returns nothing. A binary item gets a binary result where the
+        /// result has that form, a JSON item a JSON one.
+        /// </summary>
         public byte[]? Invoke(ArraySegment<byte> item)
         {
-            object?[] arguments = Bind(item);
-            object? result = _call(arguments);
+            var data = item.AsSpan();
+            if (data.Length > 0 && data[0] == MethodPrimitives.Batch) return InvokeBatch(data);
+            return InvokeOne(data);
+        }
+
+        private byte[]? InvokeOne(ReadOnlySpan<byte> item)
+        {
+            bool binary = MethodPrimitives.IsBinary(item);
+            if (binary && !_spread && _typed != null && _typed.TryInvokeBinary(item, out var direct)) return direct;
+            object? result = Call(Bind(item, binary));
             if (_isTask)
             {
                 if (result == null) throw new InvalidOperationException($"'{Name}' returned a null Task.");
@@ -80,30 +103,68 @@ namespace ProcessPool.Engine.Methods
                 result = _taskResult(task);
             }
             if (_resultType == null) return null;
+            if (binary && MethodPrimitives.TryEncodeBoxed(result) is byte[] encoded) return encoded;
             if (_resultType == typeof(object) && result != null)
                 return JsonSerializer.SerializeToUtf8Bytes(result, result.GetType(), MethodJson.Options);
-            return JsonSerializer.SerializeToUtf8Bytes(result, _resultInfo!);
+            return JsonSerializer.SerializeToUtf8Bytes(result, ResultInfo);
         }
+
+        /// <summary>
+        /// Each element in turn; the results as one batch. Packed values of the parameter's own type into a packed
+        /// result type take the typed loop (no allocation per element); anything else goes element by element as
+        /// <see cref="InvokeOne"/> would. An element that throws fails the batch, naming the element.
+        /// </summary>
+        private byte[] InvokeBatch(ReadOnlySpan<byte> data)
+        {
+            var batch = new MethodBatch.Reader(data);
+            if (!_spread && _typed != null && batch.Width > 0 && _typed.TryInvokePacked(batch.ElementTag, batch.Packed, batch.Count, out var packed)) return packed;
+            var results = new byte[batch.Count][];
+            long total = 0;
+            var scratch = new byte[9];
+            for (int i = 0; i < results.Length; i++)
+            {
+                try { results[i] = InvokeOne(batch.NextItem(scratch)) ?? Null; }
+                catch (Exception error) { throw new BatchElementException(i, error); }
+                total += 4 + results[i].Length;
+            }
+            var output = MethodBatch.Header(0, results.Length, checked((int)total));
+            int offset = 6;
+            foreach (var result in results)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(offset), result.Length);
+                Buffer.BlockCopy(result, 0, output, offset + 4, result.Length);
+                offset += 4 + result.Length;
+            }
+            return output;
+        }
+
+        private static readonly byte[] Null = System.Text.Encoding.UTF8.GetBytes("null");
 
         /// <summary>Runs the method with arguments given as one JSON array text (initializers and finalizers).</summary>
         public void InvokeWithArguments(string? jsonArray)
         {
             byte[] data = System.Text.Encoding.UTF8.GetBytes(string.IsNullOrWhiteSpace(jsonArray) ? "[]" : jsonArray);
-            object? result = _call(BindArray(new ArraySegment<byte>(data), requireExactCount: true));
+            object? result = Call(BindArray(data, requireExactCount: true));
             if (result is Task task) task.GetAwaiter().GetResult();
         }
 
-        private object?[] Bind(ArraySegment<byte> item)
+        private object?[] Bind(ReadOnlySpan<byte> item, bool binary)
         {
             if (_parameterTypes.Length == 0) return Array.Empty<object?>();
-            if (!_spread) return new[] { Deserialize(item.AsSpan(), _parameterTypes[0], 0) };
+            if (binary)
+            {
+                // Its own type as it is; any other parameter type through the value's JSON text, so the JSON rules apply.
+                if (!_spread && MethodPrimitives.TypeOf(item[0]) == _parameterTypes[0]) return new[] { MethodPrimitives.DecodeBoxed(item) };
+                item = MethodPrimitives.ToJson(item);
+            }
+            if (!_spread) return new[] { Deserialize(item, 0) };
             return BindArray(item, requireExactCount: true);
         }
 
-        private object?[] BindArray(ArraySegment<byte> item, bool requireExactCount)
+        private object?[] BindArray(ReadOnlySpan<byte> item, bool requireExactCount)
         {
             var values = new object?[_parameterTypes.Length];
-            var reader = new Utf8JsonReader(item.AsSpan());
+            var reader = new Utf8JsonReader(item);
             bool read = reader.Read();
             if (read && reader.TokenType == JsonTokenType.StartObject) return BindNamed(ref reader, values);
             if (!read || reader.TokenType != JsonTokenType.StartArray)
@@ -148,9 +209,9 @@ namespace ProcessPool.Engine.Methods
             return values;
         }
 
-        private object? Deserialize(ReadOnlySpan<byte> json, Type type, int index)
+        private object? Deserialize(ReadOnlySpan<byte> json, int index)
         {
-            try { return JsonSerializer.Deserialize(json, _parameterInfos[index]); }
+            try { return JsonSerializer.Deserialize(json, ParameterInfo(index)); }
             catch (JsonException error) { throw Mismatch(index, error); }
         }
 

@@ -51,6 +51,13 @@ namespace ProcessPool.Engine.Methods
                     {
                         result = _invoker.Invoke(items[i]);
                     }
+                    catch (BatchElementException failure)
+                    {
+                        // The batch fails with the element's own error type and stack, its message naming the element.
+                        var error = Protocol.ErrorInfo.FromException(failure.InnerException!);
+                        sink.FailItem(error.Type, failure.Message, error.StackTrace, null);
+                        continue;
+                    }
                     catch (Exception error)
                     {
                         sink.FailItem(error);

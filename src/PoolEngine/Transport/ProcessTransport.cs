@@ -50,6 +50,7 @@ namespace ProcessPool.Engine.Transport
                 RedirectStandardError = true,
             };
             if (launch.WorkingDirectory != null) info.WorkingDirectory = launch.WorkingDirectory;
+            Worker.RuntimeSettings.Apply(launch, info.Environment);
             foreach (var pair in launch.Environment) info.Environment[pair.Key] = pair.Value;
             info.Environment[Worker.ParentWatch.ParentPidVariable] = Process.GetCurrentProcess().Id.ToString();
 

@@ -83,14 +83,16 @@ namespace ProcessPool.Engine.Worker
         /// ones ride along with the next flush, which the pulse thread forces within a few ms so that a following
         /// item that hangs cannot hold them back.
         /// </summary>
-        public void AddItemResult(ByteBuffer entry, bool sendNow)
+        /// <param name="entry">The item's ItemsDone entry.</param>
+        /// <param name="sendNow">Flush at once (a slow item, an isolated run).</param>
+        /// <param name="now">The clock read when the item ended (the caller has it; one read per item is enough).</param>
+        public void AddItemResult(ByteBuffer entry, bool sendNow, long now)
         {
             lock (_writer.SyncRoot)
             {
                 if (_batchCount == 0) ItemsDoneMessage.BeginBatch(_batch);
                 _batch.WriteBytes(entry.RawData, 0, entry.Length);
                 _batchCount++;
-                long now = Stopwatch.GetTimestamp();
                 _lastWriteTicks = now;
                 if (sendNow || now - _lastFlushTicks > FlushIntervalTicks)
                 {

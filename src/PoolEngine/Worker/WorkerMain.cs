@@ -16,6 +16,7 @@ namespace ProcessPool.Engine.Worker
         /// </summary>
         public static int Run(IReadOnlyDictionary<string, Func<IPayloadRunner>> runners)
         {
+            RuntimeSettings.Forget();
             WorkerTree.Own();
             var (input, output) = StdioGuard.Claim();
             int code = new WorkerLoop(input, output, runners).Run();
