@@ -87,6 +87,65 @@ Describe 'New-ProcessPool with remote hosts' {
         }
     }
 
+    Context 'WorkersPerHost' {
+        It 'defaults to the processor count each host reports at handshake' {
+            $pool = New-RemotePool @{ HostName = $hostA.HostName }
+            Wait-Until { $pool.Hosts[0].ProcessorCount -gt 0 -and $pool.Idle -eq $pool.Hosts[0].Size } -TimeoutSeconds 60 | Should -BeTrue
+            $reported = $pool.Hosts[0].ProcessorCount
+            $pool.Hosts[0].Size | Should -Be $reported
+            $pool.Size | Should -Be $reported
+            # The count is the remote side's own: what a worker there sees.
+            Invoke-PoolMap -Pool $pool -InputObject 1 { [Environment]::ProcessorCount } | Should -Be $reported
+        }
+
+        It 'keeps the number given, whatever the host reports' {
+            $pool = New-RemotePool @{ HostName = $hostB.HostName; WorkersPerHost = 3 }
+            Wait-Until { $pool.Hosts[0].ProcessorCount -gt 0 } -TimeoutSeconds 60 | Should -BeTrue
+            $pool.Hosts[0].Size | Should -Be 3
+        }
+    }
+
+    Context 'AssemblyPath' {
+        BeforeAll {
+            $script:methods = Get-TestMethodsPath
+            $script:methodsHash = (Get-FileHash -LiteralPath $methods -Algorithm SHA256).Hash.ToLowerInvariant()
+            # A host of its own, so its cache starts empty.
+            $script:methodsHost = Start-TestSshd $fixture
+            $script:cachedCopy = Join-Path $methodsHost.Dir "cache/ProcessPool/files/$methodsHash/$(Split-Path -Leaf $methods)"
+        }
+
+        It 'runs a method map on a remote host from a copy of the assembly shipped over the channel' {
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 2 }
+            1..20 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Double' | Should -Be (1..20 | ForEach-Object { 2 * $_ })
+            $where = 1..20 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::AssemblyLocation'
+            $where | Sort-Object -Unique | Should -Be $cachedCopy
+            (Get-FileHash -LiteralPath $cachedCopy -Algorithm SHA256).Hash | Should -Be $methodsHash.ToUpperInvariant()
+            # The assembly travelled as frames: no ssh command line names it.
+            foreach ($id in $pool.WorkerProcessIds) {
+                [IO.File]::ReadAllText("/proc/$id/cmdline") | Should -Not -BeLike "*$(Split-Path -Leaf $methods)*"
+            }
+        }
+
+        It 'uses the host''s cached copy as it is, and replaces a damaged one' {
+            $written = (Get-Item -LiteralPath $cachedCopy).LastWriteTimeUtc
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 1 }
+            Invoke-PoolMap -Pool $pool -InputObject 1 -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::AssemblyLocation' | Should -Be $cachedCopy
+            (Get-Item -LiteralPath $cachedCopy).LastWriteTimeUtc | Should -Be $written
+
+            [IO.File]::WriteAllBytes($cachedCopy, [byte[]](1..64))
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 1 }
+            1..3 | Invoke-PoolMap -Pool $pool -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Double' | Should -Be 2, 4, 6
+            (Get-FileHash -LiteralPath $cachedCopy -Algorithm SHA256).Hash | Should -Be $methodsHash.ToUpperInvariant()
+        }
+
+        It 'runs the pool''s initializer method from the shipped assembly on every remote worker' {
+            $pool = New-RemotePool @{ HostName = $methodsHost.HostName; WorkersPerHost = 2; AssemblyPath = $methods
+                InitializerMethod = 'ProcessPool.TestMethods.Payloads::Init'; InitializerArgumentList = @('set-remotely') }
+            1..10 | Invoke-PoolMap -Pool $pool -ChunkSize 1 -AssemblyPath $methods -Method 'ProcessPool.TestMethods.Payloads::Initialized' |
+                Sort-Object -Unique | Should -Be 'set-remotely'
+        }
+    }
+
     Context 'Options' {
         It 'refuses StrictHostKeyChecking=no' {
             { New-ProcessPool -HostName $hostA.HostName -KeyFilePath $fixture.KeyFilePath -Options @{ StrictHostKeyChecking = 'no' } } |
@@ -144,7 +203,22 @@ Describe 'New-ProcessPool with remote hosts' {
             $hostErrors[0].FullyQualifiedErrorId | Should -Be 'PoolHostFailed,ProcessPool.Commands.NewProcessPoolCommand'
             $hostErrors[0].TargetObject | Should -Be "127.0.0.1:$port"
             1..100 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be (1..100)
-            ($pool.Hosts | Where-Object HostName -EQ "127.0.0.1:$port").State | Should -Be 'Failed'
+            # The map tried the host again (a host left out is retried for each new map); it failed again.
+            Wait-Until { ($pool.Hosts | Where-Object HostName -EQ "127.0.0.1:$port").State -eq 'Failed' } -TimeoutSeconds 60 | Should -BeTrue
+        }
+
+        It 'tries a host left out again on the next map, and uses it once it is back' {
+            $port = Get-FreeLoopbackPort
+            $pool = New-RemotePool @{ HostName = $hostA.HostName, "127.0.0.1:$port"; WorkersPerHost = 1; ErrorAction = 'SilentlyContinue' }
+            $late = { $pool.Hosts | Where-Object HostName -EQ "127.0.0.1:$port" }
+            # A map makes the pool try the host until it gives it up.
+            1..20 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be (1..20)
+            Wait-Until { (& $late).State -eq 'Failed' } -TimeoutSeconds 60 | Should -BeTrue
+            $null = Start-TestSshd $fixture -Port $port
+            1..20 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be (1..20)
+            Wait-Until { (& $late).State -eq 'Up' } -TimeoutSeconds 60 | Should -BeTrue -Because "$((& $late).LastError)"
+            $null = 1..100 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Start-Sleep -Milliseconds 30; $_ }
+            (& $late).ItemsCompleted | Should -BeGreaterThan 0
         }
     }
 
@@ -205,6 +279,78 @@ Describe 'New-ProcessPool with remote hosts' {
             @(Get-RemoteProcesses $quiet).Count | Should -BeGreaterThan 0
             Remove-ProcessPool -Pool $pool
             Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 20 | Should -BeTrue
+        }
+
+        It 'ends the processes an item started on a remote worker when the pool is removed' -Skip:$IsWindows {
+            $quiet = Start-TestSshd $fixture
+            $pool = New-ProcessPool -Name ('remote-tree-' + [guid]::NewGuid().ToString('N').Substring(0, 6)) -HostName $quiet.HostName -WorkersPerHost 1 @ssh
+            $sleepers = @()
+            try {
+                $sleepers = Get-ProcessIdentity (Invoke-PoolMap -Pool $pool -InputObject 1 -ArgumentList $SpawnSleepers { param($spawn) & ([scriptblock]::Create($spawn)) })
+                $sleepers.Count | Should -Be 2
+                Remove-ProcessPool -Pool $pool
+                Wait-ProcessEnded $sleepers -TimeoutSeconds 20 | Should -BeNullOrEmpty
+                Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 20 | Should -BeTrue
+            }
+            finally {
+                Stop-TestProcess $sleepers
+                Remove-ProcessPool -Pool $pool -Force -ErrorAction SilentlyContinue
+            }
+        }
+
+        It 'ends the processes an item started on a remote worker when that worker''s connection is killed' -Skip:$IsWindows {
+            $quiet = Start-TestSshd $fixture
+            $pool = New-RemotePool @{ HostName = $quiet.HostName; WorkersPerHost = 1 }
+            $sleepers = @()
+            try {
+                $sleepers = Get-ProcessIdentity (Invoke-PoolMap -Pool $pool -InputObject 1 -ArgumentList $SpawnSleepers { param($spawn) & ([scriptblock]::Create($spawn)) })
+                $worker = $pool.WorkerProcessIds[0]
+                Stop-Process -Id $worker -Force # the local ssh: the remote worker reads end of input
+                Wait-ProcessEnded $sleepers -TimeoutSeconds 20 | Should -BeNullOrEmpty
+                # The pool replaces the worker; the one that was killed left nothing on the host.
+                1..3 | Invoke-PoolMap -Pool $pool { $_ } | Should -Be 1, 2, 3
+            }
+            finally { Stop-TestProcess $sleepers }
+        }
+
+        It 'leaves no process on the remote side when the caller is killed with SIGKILL' -Skip:$IsWindows {
+            $quiet = Start-TestSshd $fixture
+            $dir = Join-Path $fixture.Dir ('caller-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            $null = New-Item -ItemType Directory -Path $dir
+            $caller = {
+                param($module, $dir, $spawn, $hostName, $key, $known, $remotePowerShell)
+                Import-Module $module
+                $pool = New-ProcessPool -HostName $hostName -WorkersPerHost 2 -KeyFilePath $key -RemotePowerShell $remotePowerShell `
+                    -Options @{ UserKnownHostsFile = $known; GlobalKnownHostsFile = '/dev/null'; IdentitiesOnly = 'yes' }
+                $job = 1 | Invoke-PoolMap -Pool $pool -AsJob -ArgumentList $spawn {
+                    param($spawn)
+                    $sleepers = & ([scriptblock]::Create($spawn))
+                    Add-Content -LiteralPath (Join-Path $using:dir 'sleepers.txt') -Value $sleepers
+                    Wait-Process -Id $sleepers[0]
+                }
+                while (@(Get-Content -ErrorAction SilentlyContinue (Join-Path $dir 'sleepers.txt')).Count -lt 2) { Start-Sleep -Milliseconds 50 }
+                Set-Content -LiteralPath (Join-Path $dir 'caller.txt') -Value (@($PID) + $pool.GetAllStartedProcessIds())
+                Start-Sleep 600
+            }
+            $arguments = @((Get-Module ProcessPool).Path, $dir, $SpawnSleepers, $quiet.HostName, $fixture.KeyFilePath, $fixture.KnownHosts, $fixture.RemotePowerShell)
+            $session = Start-ChildSession $caller.ToString() $arguments (Join-Path $dir 'out.txt')
+            $sleepers = @(); $local = @()
+            try {
+                Wait-Until { (Test-Path (Join-Path $dir 'caller.txt')) -and @(Get-Content (Join-Path $dir 'caller.txt')).Count -ge 3 } -TimeoutSeconds 120 |
+                    Should -BeTrue -Because (Get-Content -Raw -ErrorAction SilentlyContinue (Join-Path $dir 'out.txt.err'))
+                $sleepers = @(Get-ProcessIdentity (Get-Content (Join-Path $dir 'sleepers.txt')))
+                $ids = @(Get-Content (Join-Path $dir 'caller.txt'))
+                $local = @(Get-ProcessIdentity $ids -IgnoreEnded)
+                @(Get-RemoteProcesses $quiet).Count | Should -BeGreaterThan 0
+                kill -KILL $ids[0]
+                Wait-ProcessEnded $local -TimeoutSeconds 30 | Should -BeNullOrEmpty -Because 'the caller and its ssh clients are gone'
+                Wait-ProcessEnded $sleepers -TimeoutSeconds 30 | Should -BeNullOrEmpty -Because 'the remote workers end what their items started'
+                Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 30 | Should -BeTrue -Because "left: $(@(Get-RemoteProcesses $quiet) -join ', ')"
+            }
+            finally {
+                Stop-TestProcess ($sleepers + $local)
+                if (-not $session.HasExited) { Stop-Process -Id $session.Id -Force -ErrorAction SilentlyContinue }
+            }
         }
 
         It 'leaves no process on the remote side after Ctrl+C' {

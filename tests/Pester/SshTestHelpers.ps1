@@ -39,8 +39,9 @@ function Get-FreeLoopbackPort {
     try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
 }
 
-# Starts one sshd; -Trust adds its host key to the fixture's known_hosts (the default), so clients can connect.
-function Start-TestSshd($Fixture, [switch] $Untrusted) {
+# Starts one sshd; its host key goes into the fixture's known_hosts unless -Untrusted, so clients can connect.
+# -Port takes a given port (a host that comes up where a pool already expects it) instead of a free one.
+function Start-TestSshd($Fixture, [switch] $Untrusted, [int] $Port) {
     $n = $Fixture.Servers.Count + 1
     $dir = Join-Path $Fixture.Dir "host$n"
     $null = New-Item -ItemType Directory -Path $dir, (Join-Path $dir 'cache')
@@ -48,7 +49,7 @@ function Start-TestSshd($Fixture, [switch] $Untrusted) {
     & ssh-keygen -q -t ed25519 -N '' -f $hostKey | Out-Null
     Copy-Item -LiteralPath "$($Fixture.KeyFilePath).pub" -Destination (Join-Path $dir 'authorized_keys')
     for ($attempt = 1; ; $attempt++) {
-        $port = Get-FreeLoopbackPort
+        $port = if ($Port) { $Port } else { Get-FreeLoopbackPort }
         $config = Join-Path $dir 'sshd_config'
         @(
             'ListenAddress 127.0.0.1'

@@ -163,6 +163,23 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void GroupSizedByHost_GrowsToTheProcessorCountItsFirstWorkerReports()
+        {
+            var group = WorkerGroup.SizedByHost(TestHosts.WorkerLaunch());
+            TestHosts.WithPool(new PoolOptions(new[] { group }) { Name = "sized" }, pool =>
+            {
+                Assert.True(SpinWait.SpinUntil(() => pool.GetHostStats()[0].ProcessorCount > 0, TimeSpan.FromSeconds(60)));
+                var host = pool.GetHostStats()[0];
+                Assert.Equal(Math.Min(host.ProcessorCount, WorkerGroup.MaxHostSize), host.Size);
+                Assert.Equal(host.Size, pool.Size);
+                Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(60)));
+                Assert.Equal(host.Size, pool.GetStats().Idle);
+                var results = TestHosts.Run(pool, Enumerable.Range(0, 50), TestHosts.Method("Double"));
+                Assert.Equal(Enumerable.Range(0, 50).Select(i => 2 * i), results.Select(TestHosts.Decode<int>));
+            });
+        }
+
+        [Fact]
         public void Stats_CountStartedWorkersAndCompletedItems()
         {
             using var pool = new WorkerPool(Options(2));

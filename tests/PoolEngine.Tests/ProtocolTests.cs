@@ -41,6 +41,78 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void ChunkMessage_WrittenByTheParent_ReadsBackInTheWorker()
+        {
+            var stream = new MemoryStream();
+            var items = new[] { new byte[] { 1, 2 }, Array.Empty<byte>(), new byte[] { 9 } };
+            new ChunkMessage(3, 0x1_0000_0002L, ChunkFlags.Isolated, items.Length).WriteFrame(new FrameWriter(stream), new ByteBuffer(), items);
+            stream.Position = 0;
+
+            Assert.True(new FrameReader(stream).TryRead(out var type, out var body));
+            Assert.Equal(FrameType.Chunk, type);
+            Assert.Equal(ChunkMessage.BodyLength(items), body.Remaining);
+            var chunk = ChunkMessage.ReadFrom(ref body);
+            Assert.Equal((3, 0x1_0000_0002L, true, 3), (chunk.MapId, chunk.ChunkId, chunk.Isolated, chunk.Count));
+            var read = chunk.ReadItems(ref body);
+            Assert.Equal(items, Array.ConvertAll(read, segment => segment.ToArray()));
+            Assert.True(body.AtEnd);
+        }
+
+        [Fact]
+        public void ItemsDoneMessage_EntriesBuiltInPlace_ReadBackWithRecordsDurationAndError()
+        {
+            var batch = new ByteBuffer();
+            var entry = new ByteBuffer();
+            var writer = new ItemsDoneMessage.EntryWriter();
+            ItemsDoneMessage.BeginBatch(batch);
+            entry.Clear();
+            writer.Begin(entry, 41, 0);
+            writer.AddRecord(entry, RecordKind.Output, new byte[] { 7 });
+            writer.AddRecord(entry, RecordKind.Warning, new byte[] { 8, 9 });
+            writer.End(entry, 5_000_000_000L, null); // over 32 bits of microseconds
+            batch.WriteBytes(entry.RawData, 0, entry.Length);
+            entry.Clear();
+            writer.Begin(entry, 41, 1);
+            writer.End(entry, 12, new ErrorInfo("System.Exception", "boom"));
+            batch.WriteBytes(entry.RawData, 0, entry.Length);
+            ItemsDoneMessage.SealBatch(batch, 2);
+
+            var body = new BodyReader(batch.ToArray(), 0, batch.Length);
+            Assert.Equal(2, ItemsDoneMessage.ReadCount(ref body));
+            var first = ItemsDoneMessage.ReadEntry(ref body);
+            Assert.Equal((41L, 0, 5_000_000_000L, (ErrorInfo?)null), (first.ChunkId, first.Index, first.Micros, first.Error));
+            Assert.Equal(new[] { RecordKind.Output, RecordKind.Warning }, Array.ConvertAll(first.Records, r => r.Kind));
+            Assert.Equal(new byte[] { 8, 9 }, first.Records[1].Data);
+            var second = ItemsDoneMessage.ReadEntry(ref body);
+            Assert.Equal((1, 12L, 0), (second.Index, second.Micros, second.Records.Length));
+            Assert.Equal("boom", second.Error!.Message);
+            Assert.True(body.AtEnd);
+        }
+
+        [Fact]
+        public void SmallMessages_RoundTrip()
+        {
+            var buffer = new ByteBuffer();
+            new DefineMessage(5, "method", new byte[] { 1 }).WriteTo(buffer);
+            Assert.Equal(DefineMessage.BodyLength("method", new byte[] { 1 }), buffer.Length);
+            var body = new BodyReader(buffer.ToArray(), 0, buffer.Length);
+            var define = DefineMessage.ReadFrom(ref body);
+            Assert.Equal((5, "method", 1), (define.MapId, define.Kind, define.Payload.Length));
+
+            buffer.Clear();
+            new ChunkDoneMessage(-1, 2, long.MaxValue).WriteTo(buffer);
+            new ReleaseMessage(6).WriteTo(buffer);
+            new DefineFailedMessage(7, new ErrorInfo("T", "m")).WriteTo(buffer);
+            body = new BodyReader(buffer.ToArray(), 0, buffer.Length);
+            var done = ChunkDoneMessage.ReadFrom(ref body);
+            Assert.Equal((-1L, 2L, long.MaxValue), (done.ChunkId, done.Micros, done.WorkingSet));
+            Assert.Equal(6, ReleaseMessage.ReadFrom(ref body).MapId);
+            var failed = DefineFailedMessage.ReadFrom(ref body);
+            Assert.Equal((7, "m"), (failed.MapId, failed.Error.Message));
+            Assert.True(body.AtEnd);
+        }
+
+        [Fact]
         public void Read_WrongMark_IsMalformed()
         {
             var error = Assert.Throws<ProtocolException>(() => new FrameReader(new MemoryStream("hello world\n"u8.ToArray())).TryRead(out _, out _));
@@ -85,6 +157,20 @@ namespace ProcessPool.Engine.Tests
         {
             var body = new BodyReader(new byte[] { 0xFF, 0xFF, 0xFF, 0x7F }, 0, 4);
             Assert.Throws<ProtocolException>(() => body.ReadCount(4));
+        }
+
+        [Fact]
+        public void Hello_CarriesTheProcessorCount_AndAnOlderBodyWithoutItReadsAsUnknown()
+        {
+            var buffer = new ByteBuffer();
+            new HelloMessage(ProtocolConstants.Version, 7, new[] { "method" }, "rt", 12).WriteTo(buffer);
+            var body = new BodyReader(buffer.ToArray(), 0, buffer.Length);
+            Assert.Equal(12, HelloMessage.ReadFrom(ref body).ProcessorCount);
+
+            var older = new BodyReader(buffer.ToArray(), 0, buffer.Length - 4);
+            var hello = HelloMessage.ReadFrom(ref older);
+            Assert.Equal(0, hello.ProcessorCount);
+            Assert.Equal("rt", hello.Runtime);
         }
 
         [Fact]

@@ -108,6 +108,9 @@ namespace ProcessPool.TestMethods
 
         public static string Initialized(int x) => _initialized ?? "<none>";
 
+        /// <summary>Where this assembly was loaded from (a remote worker: its copy in the host's cache).</summary>
+        public static string AssemblyLocation(int x) => typeof(Payloads).Assembly.Location;
+
         /// <summary>An environment variable of the worker, or "<unset>".</summary>
         public static string Env(string name) => Environment.GetEnvironmentVariable(name) ?? "<unset>";
 

@@ -130,7 +130,7 @@ namespace ProcessPool.Commands
             if (!handle.IsResolved) ThrowTerminatingError(ErrorRecords.NotFound(handle.Name));
             _maxItemBytes = handle.Pool.MaxItemBytes;
 
-            var options = ParameterSetName == MethodSet ? MethodOptions() : ScriptOptions();
+            var options = ParameterSetName == MethodSet ? MethodOptions(handle.Pool.HasRemoteHosts) : ScriptOptions();
             options.Ordered = !Unordered;
             options.StreamRecords = true; // a long item's output and streams are written as it produces them, as ForEach-Object -Parallel does
             if (ChunkSize > 0) options.ChunkSize = ChunkSize;
@@ -263,14 +263,17 @@ namespace ProcessPool.Commands
             return new MapOptions(ScriptWorkerHost.ScriptKind, payload.Encode());
         }
 
-        private MapOptions MethodOptions()
+        /// <summary>A method map; on a pool with remote hosts, the assembly goes with it (<see cref="ShippedFile"/>): those hosts do not have the caller's path.</summary>
+        private MapOptions MethodOptions(bool shipAssembly)
         {
             string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(AssemblyPath);
             if (!System.IO.File.Exists(path)) ThrowTerminatingError(ErrorRecords.AssemblyNotFound(path));
             _encode = Spread ? value => MethodValues.Encode(SpreadArguments.Unwrap(value)) : MethodValues.Encode;
             var payload = MethodPayload.For(path, Method);
             payload.Spread = Spread;
-            return new MapOptions(MethodPayload.Kind, payload.Encode());
+            var options = new MapOptions(MethodPayload.Kind, payload.Encode());
+            if (shipAssembly) options.Files.Add(ShippedFile.Read(payload.AssemblyPath));
+            return options;
         }
 
         /// <summary>True when the caller wants a stream the worker does not produce by default: the switch given, or the preference set to show it.</summary>

@@ -59,16 +59,10 @@ namespace ProcessPool.Commands
         [ValidateNotNullOrEmpty]
         public string[]? HostName { get; set; }
 
-        /// <summary>Workers on each remote host. Default 2 (see the help: not yet the host's processor count).</summary>
+        /// <summary>Workers on each remote host; when omitted, each host's processor count, which its first worker reports at handshake.</summary>
         [Parameter]
-        [ValidateRange(1, 1024)]
-        public int WorkersPerHost { get; set; } = DefaultWorkersPerHost;
-
-        /// <summary>
-        /// Two workers per host by default: enough to overlap one worker's round trip with the other's work, few enough
-        /// not to overload a host nobody sized. The host's processor count, asked at handshake, is not done yet.
-        /// </summary>
-        public const int DefaultWorkersPerHost = 2;
+        [ValidateRange(1, WorkerGroup.MaxHostSize)]
+        public int WorkersPerHost { get; set; }
 
         /// <summary>User name for hosts that name none; ssh's default (its configuration, else the local user) when omitted.</summary>
         [Parameter]
@@ -163,8 +157,11 @@ namespace ProcessPool.Commands
             PoolOptions options;
             var remote = RemoteGroups();
             int localSize = remote.Count > 0 && !MyInvocation.BoundParameters.ContainsKey(nameof(Size)) ? 0 : Size;
-            try { options = PoolFactory.Options(name, localSize, ScriptSetup(), MethodSetup(), remote); }
+            var methodSetup = MethodSetup();
+            try { options = PoolFactory.Options(name, localSize, ScriptSetup(), methodSetup, remote); }
             catch (BrokenPoolException broken) { ThrowTerminatingError(ErrorRecords.MapFault(broken, name)); return; }
+            // Remote hosts receive the initializer's assembly over their channel; they do not have the caller's path.
+            if (methodSetup != null && remote.Count > 0) options.SetupFiles.Add(ShippedFile.Read(methodSetup.AssemblyPath));
             if (MaxTasksPerWorker > 0) options.MaxTasksPerWorker = MaxTasksPerWorker;
             if (MaxWorkerMemoryMB > 0) options.MaxWorkerMemoryBytes = MaxWorkerMemoryMB * 1024 * 1024;
             if (IdleTimeoutSeconds > 0) options.IdleTimeout = TimeSpan.FromSeconds(IdleTimeoutSeconds);
@@ -258,7 +255,7 @@ namespace ProcessPool.Commands
                         Convert.ToString(pair.Value is PSObject pso ? pso.BaseObject : pair.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
             try
             {
-                return RemoteWorkers.Groups(HostName, WorkersPerHost, ssh, UserName, Port > 0 ? Port : null, RemotePowerShell);
+                return RemoteWorkers.Groups(HostName, WorkersPerHost > 0 ? WorkersPerHost : null, ssh, UserName, Port > 0 ? Port : null, RemotePowerShell);
             }
             catch (ArgumentException refused)
             {

@@ -32,9 +32,9 @@ namespace ProcessPool.Commands
         /// <summary>The module's assemblies as shipped to remote hosts.</summary>
         public static FileBundle Bundle => ModuleBundle.Value;
 
-        /// <summary>One worker group per host of <paramref name="hosts"/>, each of <paramref name="workersPerHost"/> workers.</summary>
+        /// <summary>One worker group per host of <paramref name="hosts"/>, each of <paramref name="workersPerHost"/> workers, or sized by the host's processor count when null.</summary>
         /// <exception cref="ArgumentException">A host name or an ssh option is refused.</exception>
-        public static List<WorkerGroup> Groups(IEnumerable<string> hosts, int workersPerHost, SshSettings ssh, string? userName, int? port, string? remotePowerShell)
+        public static List<WorkerGroup> Groups(IEnumerable<string> hosts, int? workersPerHost, SshSettings ssh, string? userName, int? port, string? remotePowerShell)
         {
             string command = RemoteCommand(remotePowerShell ?? DefaultRemotePowerShell);
             var groups = new List<WorkerGroup>();
@@ -43,7 +43,8 @@ namespace ProcessPool.Commands
             {
                 var target = SshTarget.Parse(host, userName, port);
                 if (!seen.Add(target.Display)) throw new ArgumentException($"The host '{target.Display}' is named twice.");
-                groups.Add(new WorkerGroup(ssh.Launch(target, command, Bundle), workersPerHost));
+                var launch = ssh.Launch(target, command, Bundle);
+                groups.Add(workersPerHost is int size ? new WorkerGroup(launch, size) : WorkerGroup.SizedByHost(launch));
             }
             return groups;
         }

@@ -42,16 +42,5 @@ namespace ProcessPool.Engine
 
         /// <summary>Index of the first item not yet reported done.</summary>
         public int NextIndex;
-
-        /// <summary>Map id, chunk id, flags and count: the chunk frame's body before its items.</summary>
-        public const int HeaderBytes = 4 + 8 + 1 + 4;
-
-        /// <summary>Body length of the chunk frame: map id, chunk id, flags, count, and each item with its length.</summary>
-        public int FrameLength()
-        {
-            int length = HeaderBytes;
-            foreach (var item in Items) length += 4 + item.Length;
-            return length;
-        }
     }
 }

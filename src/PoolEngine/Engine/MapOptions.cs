@@ -18,6 +18,9 @@ namespace ProcessPool.Engine
         /// <summary>The runner's opaque definition of the work (method name, script text).</summary>
         public byte[] PayloadDefinition { get; }
 
+        /// <summary>Files the payload names by path (a method's assembly) that remote workers receive over their channel before the map's definition; local workers read the paths themselves.</summary>
+        public System.Collections.Generic.IList<ShippedFile> Files { get; } = new System.Collections.Generic.List<ShippedFile>();
+
         /// <summary>Results in input order (default) or as they complete.</summary>
         public bool Ordered { get; set; } = true;
 

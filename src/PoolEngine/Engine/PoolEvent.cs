@@ -27,6 +27,8 @@ namespace ProcessPool.Engine
         PoolRecovered,
         /// <summary>A remote host was left out of the pool: its workers could not start (the message names the host and ssh's reason).</summary>
         HostFailed,
+        /// <summary>A host left out of the pool is tried again, for a new map.</summary>
+        HostRetried,
     }
 
     /// <summary>One event in a pool's life.</summary>

@@ -38,6 +38,9 @@ namespace ProcessPool.Engine
         /// <summary>Per payload kind, the opaque per-worker setup (modules, initializer) sent once to every worker.</summary>
         public IDictionary<string, byte[]> RunnerSetup { get; } = new Dictionary<string, byte[]>();
 
+        /// <summary>Files the runner setup names by path (a method pool's assembly) that remote workers receive over their channel before their setup.</summary>
+        public IList<ShippedFile> SetupFiles { get; } = new List<ShippedFile>();
+
         /// <summary>Items a worker runs before it is replaced by a fresh one (checked between chunks); null for no limit.</summary>
         public int? MaxTasksPerWorker { get; set; }
 

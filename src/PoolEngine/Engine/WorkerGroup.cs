@@ -18,11 +18,29 @@ namespace ProcessPool.Engine
             Size = size;
         }
 
+        /// <summary>
+        /// Creates a group sized by its host: one worker starts, and when it says hello (which reports the host's
+        /// processor count) the group grows to that many workers, capped at <see cref="MaxHostSize"/>.
+        /// </summary>
+        public static WorkerGroup SizedByHost(WorkerLaunch launch) => new WorkerGroup(launch, 1) { SizedByHostPending = true, IsSizedByHost = true };
+
+        /// <summary>Largest group a host's processor count makes (the cmdlet's <c>-WorkersPerHost</c> range).</summary>
+        public const int MaxHostSize = 1024;
+
         /// <summary>How each worker of the group is started.</summary>
         public WorkerLaunch Launch { get; }
 
-        /// <summary>Number of workers the pool keeps in this group.</summary>
-        public int Size { get; }
+        /// <summary>Number of workers the pool keeps in this group; for a group sized by its host, 1 until the host's first hello. Changed under the pool's lock.</summary>
+        public int Size { get; internal set; }
+
+        /// <summary>True when the group takes its size from its host's processor count (<see cref="SizedByHost"/>).</summary>
+        public bool IsSizedByHost { get; private set; }
+
+        /// <summary>The processor count the group's host reported in its workers' hello, or 0 before one said hello.</summary>
+        public int ProcessorCount { get; internal set; }
+
+        /// <summary>Sized by its host and no hello yet: the first one sets <see cref="Size"/>. Guarded by the pool's lock.</summary>
+        internal bool SizedByHostPending { get; set; }
 
         /// <summary>The host's name, or <c>localhost</c> for local workers.</summary>
         public string HostName => Launch.HostName ?? LocalHostName;
@@ -43,8 +61,9 @@ namespace ProcessPool.Engine
     /// <summary>What one host of a pool is doing: its workers, work done, failures and whether the pool still uses it.</summary>
     public sealed class HostStats
     {
-        internal HostStats(string hostName, int size, int starting, int busy, int idle, long itemsCompleted, long workersLost, string state, string? lastError)
+        internal HostStats(string hostName, int size, int starting, int busy, int idle, long itemsCompleted, long workersLost, string state, string? lastError, int processorCount)
         {
+            ProcessorCount = processorCount;
             HostName = hostName;
             Size = size;
             Starting = starting;
@@ -58,8 +77,10 @@ namespace ProcessPool.Engine
 
         /// <summary>The host (<c>localhost</c> for local workers).</summary>
         public string HostName { get; }
-        /// <summary>Workers the pool keeps on it.</summary>
+        /// <summary>Workers the pool keeps on it (a host sized by its processor count: that count, once a worker said hello).</summary>
         public int Size { get; }
+        /// <summary>The processor count the host reported at handshake, or 0 before a worker said hello.</summary>
+        public int ProcessorCount { get; }
         /// <summary>Workers launched and not yet ready.</summary>
         public int Starting { get; }
         /// <summary>Ready workers with work.</summary>

@@ -26,6 +26,10 @@ namespace ProcessPool.Engine
         private readonly PoolOptions _options;
         private readonly BlockingCollection<Outgoing> _outbox = new BlockingCollection<Outgoing>();
         private readonly HashSet<int> _definedMaps = new HashSet<int>();
+        /// <summary>Files offered to this (remote) worker, as hash and path: each is offered once. Writer thread only.</summary>
+        private readonly HashSet<string> _offeredFiles = new HashSet<string>(StringComparer.Ordinal);
+        /// <summary>The offered files by hash, for the reader to answer FileNeeded.</summary>
+        private readonly ConcurrentDictionary<string, ShippedFile> _filesByHash = new ConcurrentDictionary<string, ShippedFile>(StringComparer.Ordinal);
         private volatile Transport.IWorkerTransport? _transport;
         private long _currentItemStartTicks;
         /// <summary>Unix: the worker said hello as the leader of its own process group, so its leftovers can be found by group. Reader thread only.</summary>
@@ -137,13 +141,20 @@ namespace ProcessPool.Engine
                 {
                     if (message.Setup != null)
                     {
+                        OfferFiles(writer, body, _options.SetupFiles);
                         body.Clear();
                         message.Setup.WriteTo(body);
                         writer.Write(FrameType.Setup, body);
                     }
                     else if (message.Chunk != null)
                     {
-                        WriteChunk(writer, stream, body, message.Chunk);
+                        WriteChunk(writer, body, message.Chunk);
+                    }
+                    else if (message.File != null)
+                    {
+                        body.Clear();
+                        new FileDataMessage(message.File.Hash, message.File.Bytes).WriteTo(body);
+                        writer.Write(FrameType.FileData, body);
                     }
                     else if (message.IsShutdown)
                     {
@@ -155,7 +166,7 @@ namespace ProcessPool.Engine
                     else if (_definedMaps.Remove(message.ReleaseMapId))
                     {
                         body.Clear();
-                        body.WriteInt32(message.ReleaseMapId);
+                        new ReleaseMessage(message.ReleaseMapId).WriteTo(body);
                         writer.Write(FrameType.Release, body);
                     }
                     if (_outbox.Count == 0) writer.Flush();
@@ -172,36 +183,43 @@ namespace ProcessPool.Engine
             }
         }
 
-        private void WriteChunk(FrameWriter writer, Stream stream, ByteBuffer body, Chunk chunk)
+        private void WriteChunk(FrameWriter writer, ByteBuffer body, Chunk chunk)
         {
             var map = chunk.Map;
             if (_definedMaps.Add(map.Id))
             {
+                OfferFiles(writer, body, map.Options.Files);
                 body.Clear();
-                body.WriteInt32(map.Id);
-                body.WriteString(map.Options.PayloadKind);
-                body.WriteBlob(map.Options.PayloadDefinition);
+                new DefineMessage(map.Id, map.Options.PayloadKind, map.Options.PayloadDefinition).WriteTo(body);
                 writer.Write(FrameType.Define, body);
             }
-            // Items go straight from their arrays to the stream: no copy of the chunk is assembled.
-            body.Clear();
-            body.WriteInt32(map.Id);
-            body.WriteInt64(chunk.Id);
-            body.WriteByte(chunk.Isolated ? ChunkFlags.Isolated : (byte)0);
-            body.WriteInt32(chunk.Count);
-            int length = chunk.FrameLength();
-            writer.WriteHeader(FrameType.Chunk, length);
-            stream.Write(body.RawData, 0, body.Length);
-            var prefix = new byte[4];
-            foreach (var item in chunk.Items)
+            new ChunkMessage(map.Id, chunk.Id, chunk.Isolated ? ChunkFlags.Isolated : (byte)0, chunk.Count).WriteFrame(writer, body, chunk.Items);
+        }
+
+        /// <summary>
+        /// A remote worker cannot read the caller's paths: each file a payload names is offered before the frame that
+        /// names it (once per worker); the worker uses its cached copy or asks for the bytes (<see cref="ShippedFile"/>).
+        /// </summary>
+        private void OfferFiles(FrameWriter writer, ByteBuffer body, IList<ShippedFile> files)
+        {
+            if (!Group.IsRemote) return;
+            foreach (var file in files)
             {
-                prefix[0] = (byte)item.Length;
-                prefix[1] = (byte)(item.Length >> 8);
-                prefix[2] = (byte)(item.Length >> 16);
-                prefix[3] = (byte)(item.Length >> 24);
-                stream.Write(prefix, 0, 4);
-                stream.Write(item, 0, item.Length);
+                if (!_offeredFiles.Add(file.HashHex + "|" + file.Path)) continue;
+                _filesByHash.TryAdd(file.HashHex, file);
+                body.Clear();
+                FileOfferMessage.For(file).WriteTo(body);
+                writer.Write(FrameType.FileOffer, body);
             }
+        }
+
+        /// <summary>The worker has no intact copy of an offered file: its bytes go out behind what is queued (the worker keeps those frames until they arrive).</summary>
+        private void OnFileNeeded(ref BodyReader body)
+        {
+            var needed = FileNeededMessage.ReadFrom(ref body);
+            if (!_filesByHash.TryGetValue(ShippedFile.ToHex(needed.Hash), out var file))
+                throw new ProtocolException("The worker asked for a file it was not offered.");
+            Post(new Outgoing(file));
         }
 
         private void ReadLoop()
@@ -272,8 +290,13 @@ namespace ProcessPool.Engine
             // The worker made itself a group leader before it said hello, and it is alive now: the group is its own.
             _leadsGroup = _transport?.HostName == null && ProcessTree.LeadsOwnGroup(ProcessId); // a local worker: an ssh client leads nothing
             _pool.OnHello(this, hello);
-            if (!frames.TryRead(out type, out body))
-                throw new ProtocolException("The worker exited during setup.", streamEnded: true);
+            do
+            {
+                if (!frames.TryRead(out type, out body))
+                    throw new ProtocolException("The worker exited during setup.", streamEnded: true);
+                if (type == FrameType.FileNeeded) OnFileNeeded(ref body);
+            }
+            while (type == FrameType.FileNeeded);
             if (type == FrameType.SetupFailed)
             {
                 var error = ErrorInfo.ReadFrom(ref body);
@@ -300,17 +323,15 @@ namespace ProcessPool.Engine
                         current = OnItemRecords(ref body, current);
                         break;
                     case FrameType.ChunkDone:
-                        long chunkId = body.ReadInt64();
-                        long micros = body.ReadInt64();
-                        long workingSet = body.ReadInt64();
-                        if (current == null || current.Id != chunkId) current = _pool.PeekInFlight(this);
-                        if (current == null || current.Id != chunkId || current.NextIndex != current.Count)
-                            throw new ProtocolException($"ChunkDone for chunk {chunkId} does not match the chunk in progress.");
-                        _pool.OnChunkDone(this, current, micros, workingSet);
+                        var done = ChunkDoneMessage.ReadFrom(ref body);
+                        if (current == null || current.Id != done.ChunkId) current = _pool.PeekInFlight(this);
+                        if (current == null || current.Id != done.ChunkId || current.NextIndex != current.Count)
+                            throw new ProtocolException($"ChunkDone for chunk {done.ChunkId} does not match the chunk in progress.");
+                        _pool.OnChunkDone(this, current, done.Micros, done.WorkingSet);
                         current = null;
                         break;
                     case FrameType.ChunkStarted:
-                        long startedId = body.ReadInt64();
+                        long startedId = ChunkStartedMessage.ReadFrom(ref body).ChunkId;
                         var started = _pool.PeekInFlight(this);
                         if (started != null && started.Id == startedId)
                         {
@@ -319,15 +340,17 @@ namespace ProcessPool.Engine
                         }
                         break;
                     case FrameType.Heartbeat:
-                        WorkingSet = body.ReadInt64();
+                        WorkingSet = HeartbeatMessage.ReadFrom(ref body).WorkingSet;
                         break;
                     case FrameType.FinalizerFailed:
                         FinalizerError = ErrorInfo.ReadFrom(ref body);
                         break;
+                    case FrameType.FileNeeded:
+                        OnFileNeeded(ref body);
+                        break;
                     case FrameType.DefineFailed:
-                        int mapId = body.ReadInt32();
-                        var error = ErrorInfo.ReadFrom(ref body);
-                        _pool.OnDefineFailed(mapId, error);
+                        var failed = DefineFailedMessage.ReadFrom(ref body);
+                        _pool.OnDefineFailed(failed.MapId, failed.Error);
                         break;
                     default:
                         throw new ProtocolException($"A worker may not send {type} frames.");
@@ -340,15 +363,14 @@ namespace ProcessPool.Engine
         /// <summary>Delivers a batch of results; consecutive successes of one chunk reach the map under one lock.</summary>
         private Chunk? OnItemsDone(ref BodyReader body, Chunk? current)
         {
-            int count = body.ReadCount(16);
+            int count = ItemsDoneMessage.ReadCount(ref body);
             var now = DateTime.UtcNow;
             for (int n = 0; n < count; n++)
             {
-                long chunkId = body.ReadInt64();
-                int index = body.ReadInt32();
-                long micros = body.ReadInt64();
-                var records = ReadRecords(ref body);
-                ErrorInfo? error = body.ReadByte() == 0 ? null : ErrorInfo.ReadFrom(ref body);
+                var entry = ItemsDoneMessage.ReadEntry(ref body);
+                long chunkId = entry.ChunkId;
+                int index = entry.Index;
+                var error = entry.Error;
 
                 if (current == null || current.Id != chunkId)
                 {
@@ -359,12 +381,12 @@ namespace ProcessPool.Engine
                     throw new ProtocolException($"Result for item {index} of chunk {chunkId} arrived out of order.");
                 long sequence = current.Sequences[index];
                 if (error == null)
-                    _successes.Add(new CompletedItem(sequence, chunkId, records, micros));
+                    _successes.Add(new CompletedItem(sequence, chunkId, entry.Records, entry.Micros));
                 else
                 {
                     DeliverSuccesses(current, now);
-                    var duration = TimeSpan.FromTicks(micros * 10);
-                    var retry = current.Map.ItemFailed(sequence, chunkId, current.Items[index], error.ToException(), records, Id, ProcessId, now - duration, duration, Group.HostName);
+                    var duration = TimeSpan.FromTicks(entry.Micros * 10);
+                    var retry = current.Map.ItemFailed(sequence, chunkId, current.Items[index], error.ToException(), entry.Records, Id, ProcessId, now - duration, duration, Group.HostName);
                     if (retry != null) _pool.Requeue(new[] { retry });
                 }
                 current.NextIndex = index + 1;
@@ -381,27 +403,12 @@ namespace ProcessPool.Engine
         /// </summary>
         private Chunk? OnItemRecords(ref BodyReader body, Chunk? current)
         {
-            long chunkId = body.ReadInt64();
-            int index = body.ReadInt32();
-            var records = ReadRecords(ref body);
+            var (chunkId, index, records) = ItemRecordsMessage.ReadFrom(ref body);
             if (current == null || current.Id != chunkId) current = _pool.PeekInFlight(this);
             if (current == null || current.Id != chunkId || index != current.NextIndex)
                 throw new ProtocolException($"Records of item {index} of chunk {chunkId} arrived out of order.");
             current.Map.ItemRecords(current.Sequences[index], chunkId, records, this);
             return current;
-        }
-
-        private static OutputRecord[] ReadRecords(ref BodyReader body)
-        {
-            int recordCount = body.ReadCount(5);
-            var records = recordCount == 0 ? Array.Empty<OutputRecord>() : new OutputRecord[recordCount];
-            for (int i = 0; i < recordCount; i++)
-            {
-                var kind = (RecordKind)body.ReadByte();
-                if (kind > RecordKind.Progress) throw new ProtocolException($"Unknown record kind {(int)kind}.");
-                records[i] = new OutputRecord(kind, body.ReadBlob() ?? Array.Empty<byte>());
-            }
-            return records;
         }
 
         private void DeliverSuccesses(Chunk? chunk, DateTime now)
@@ -436,10 +443,12 @@ namespace ProcessPool.Engine
             public Outgoing(SetupMessage setup) => Setup = setup;
             public Outgoing(Chunk chunk) => Chunk = chunk;
             public Outgoing(int releaseMapId) => ReleaseMapId = releaseMapId;
+            public Outgoing(ShippedFile file) => File = file;
             private Outgoing(bool isShutdown) => IsShutdown = isShutdown;
 
             public SetupMessage? Setup { get; }
             public Chunk? Chunk { get; }
+            public ShippedFile? File { get; }
             public int ReleaseMapId { get; }
             public bool IsShutdown { get; }
         }

@@ -14,7 +14,7 @@ namespace ProcessPool.Engine.Methods
         public static Assembly LoadAssembly(string path)
         {
             if (string.IsNullOrEmpty(path)) throw new ArgumentException("No assembly path was given.");
-            string full = Path.GetFullPath(path);
+            string full = Path.GetFullPath(Worker.FileCache.Resolve(path)); // a remote worker: the copy shipped to this host
             if (!File.Exists(full)) throw new FileNotFoundException($"The assembly '{full}' does not exist.", full);
             return Loaded.GetOrAdd(full, Assembly.LoadFrom);
         }

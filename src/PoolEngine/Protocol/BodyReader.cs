@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Text;
 
 namespace ProcessPool.Engine.Protocol
@@ -37,16 +38,17 @@ namespace ProcessPool.Engine.Protocol
         public int ReadInt32()
         {
             Need(4);
-            int value = _data[_pos] | (_data[_pos + 1] << 8) | (_data[_pos + 2] << 16) | (_data[_pos + 3] << 24);
+            int value = BinaryPrimitives.ReadInt32LittleEndian(_data.AsSpan(_pos, 4));
             _pos += 4;
             return value;
         }
 
         public long ReadInt64()
         {
-            long low = (uint)ReadInt32();
-            long high = ReadInt32();
-            return low | (high << 32);
+            Need(8);
+            long value = BinaryPrimitives.ReadInt64LittleEndian(_data.AsSpan(_pos, 8));
+            _pos += 8;
+            return value;
         }
 
         /// <summary>A count read from the wire, checked against what the remaining body could possibly hold.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Text;
 
 namespace ProcessPool.Engine.Protocol
@@ -50,13 +51,9 @@ namespace ProcessPool.Engine.Protocol
             return at;
         }
 
-        public void PatchInt32(int offset, int value)
-        {
-            _data[offset] = (byte)value;
-            _data[offset + 1] = (byte)(value >> 8);
-            _data[offset + 2] = (byte)(value >> 16);
-            _data[offset + 3] = (byte)(value >> 24);
-        }
+        public void PatchInt32(int offset, int value) => BinaryPrimitives.WriteInt32LittleEndian(_data.AsSpan(offset, 4), value);
+
+        public void PatchInt64(int offset, long value) => BinaryPrimitives.WriteInt64LittleEndian(_data.AsSpan(offset, 8), value);
 
         public void WriteByte(byte value)
         {
@@ -73,8 +70,9 @@ namespace ProcessPool.Engine.Protocol
 
         public void WriteInt64(long value)
         {
-            WriteInt32((int)value);
-            WriteInt32((int)(value >> 32));
+            Ensure(8);
+            PatchInt64(_length, value);
+            _length += 8;
         }
 
         public void WriteBytes(byte[] bytes, int offset, int count)

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.IO;
 
 namespace ProcessPool.Engine.Protocol
@@ -31,7 +32,7 @@ namespace ProcessPool.Engine.Protocol
             type = (FrameType)_header[1];
             if (!Enum.IsDefined(typeof(FrameType), type))
                 throw new ProtocolException($"Malformed frame: unknown frame type 0x{_header[1]:X2}.");
-            int length = _header[2] | (_header[3] << 8) | (_header[4] << 16) | (_header[5] << 24);
+            int length = BinaryPrimitives.ReadInt32LittleEndian(_header.AsSpan(2, 4));
             if (length < 0 || length > _maxFrameBytes)
                 throw new ProtocolException($"Oversized frame: a {type} frame declares {(uint)length} bytes; the limit is {_maxFrameBytes}.");
             if (_body.Length < length) _body = new byte[Math.Max(length, _body.Length * 2)];

@@ -14,11 +14,14 @@ namespace ProcessPool.Engine.Protocol
         FinalizerFailed = 0x09,
         /// <summary>Records of an item that is still running (chunk id, index, records); its ItemsDone entry carries only the rest.</summary>
         ItemRecords = 0x0A,
+        FileNeeded = 0x0B,
 
         Setup = 0x10,
         Define = 0x11,
         Chunk = 0x12,
         Release = 0x13,
         Shutdown = 0x14,
+        FileOffer = 0x15,
+        FileData = 0x16,
     }
 }

@@ -1,3 +1,5 @@
+using System;
+using System.Buffers.Binary;
 using System.IO;
 
 namespace ProcessPool.Engine.Protocol
@@ -19,12 +21,12 @@ namespace ProcessPool.Engine.Protocol
         {
             _header[0] = ProtocolConstants.FrameMark;
             _header[1] = (byte)type;
-            _header[2] = (byte)count;
-            _header[3] = (byte)(count >> 8);
-            _header[4] = (byte)(count >> 16);
-            _header[5] = (byte)(count >> 24);
+            BinaryPrimitives.WriteInt32LittleEndian(_header.AsSpan(2, 4), count);
             _stream.Write(_header, 0, _header.Length);
         }
+
+        /// <summary>Part of the body announced by <see cref="WriteHeader"/>; the parts must add up to its count.</summary>
+        public void WriteBodyPart(byte[] data, int offset, int count) => _stream.Write(data, offset, count);
 
         public void Write(FrameType type, byte[] body, int offset, int count)
         {
@@ -32,7 +34,7 @@ namespace ProcessPool.Engine.Protocol
             if (count > 0) _stream.Write(body, offset, count);
         }
 
-        public void WriteEmpty(FrameType type) => Write(type, System.Array.Empty<byte>(), 0, 0);
+        public void WriteEmpty(FrameType type) => Write(type, Array.Empty<byte>(), 0, 0);
 
         public void Flush() => _stream.Flush();
     }

@@ -3,11 +3,16 @@ using System.Collections.Generic;
 
 namespace ProcessPool.Engine.Protocol
 {
-    /// <summary>The worker's first frame: protocol version, process id, the payload kinds it can run and a description of its runtime.</summary>
+    /// <summary>
+    /// The worker's first frame: protocol version, process id, the payload kinds it can run, a description of its
+    /// runtime, then its machine's processor count (a trailing field: a body without it reads as 0, unknown), which
+    /// sizes a remote host's group of workers when the user gave no size.
+    /// </summary>
     internal sealed class HelloMessage
     {
-        public HelloMessage(ushort version, int processId, IReadOnlyList<string> capabilities, string runtime)
+        public HelloMessage(ushort version, int processId, IReadOnlyList<string> capabilities, string runtime, int processorCount = 0)
         {
+            ProcessorCount = processorCount;
             Version = version;
             ProcessId = processId;
             Capabilities = capabilities;
@@ -19,6 +24,9 @@ namespace ProcessPool.Engine.Protocol
         public IReadOnlyList<string> Capabilities { get; }
         public string Runtime { get; }
 
+        /// <summary>The worker's <see cref="Environment.ProcessorCount"/>, or 0 when its hello did not say.</summary>
+        public int ProcessorCount { get; }
+
         public void WriteTo(ByteBuffer body)
         {
             foreach (byte b in ProtocolConstants.HelloMagic) body.WriteByte(b);
@@ -27,6 +35,7 @@ namespace ProcessPool.Engine.Protocol
             body.WriteInt32(Capabilities.Count);
             foreach (string capability in Capabilities) body.WriteString(capability);
             body.WriteString(Runtime);
+            body.WriteInt32(ProcessorCount);
         }
 
         public static HelloMessage ReadFrom(ref BodyReader body)
@@ -42,7 +51,8 @@ namespace ProcessPool.Engine.Protocol
             var capabilities = new string[count];
             for (int i = 0; i < count; i++) capabilities[i] = body.ReadString() ?? "";
             string runtime = body.ReadString() ?? "";
-            return new HelloMessage((ushort)version, pid, capabilities, runtime);
+            int processors = body.Remaining >= 4 ? body.ReadInt32() : 0;
+            return new HelloMessage((ushort)version, pid, capabilities, runtime, processors);
         }
     }
 }

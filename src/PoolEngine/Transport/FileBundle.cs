@@ -70,7 +70,7 @@ namespace ProcessPool.Engine
             var header = new byte[4];
             void WriteInt(int value)
             {
-                header[0] = (byte)value; header[1] = (byte)(value >> 8); header[2] = (byte)(value >> 16); header[3] = (byte)(value >> 24);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header, value);
                 stream.Write(header, 0, 4);
             }
             WriteInt(_files.Count);

@@ -6,9 +6,9 @@ namespace ProcessPool.Engine.Worker
 {
     /// <summary>
     /// Where a runner reports a chunk's items. Each item's records are gathered and sent as one entry of an ItemsDone
-    /// frame when the item ends, so fast items share frames. An item that runs longer than
-    /// <see cref="StreamAfterMilliseconds"/> streams: the pulse thread sends what it gathered so far in an ItemRecords
-    /// frame (<see cref="SendRunningRecords"/>) every few ms, and its ItemsDone entry carries only the rest.
+    /// frame when the item ends (<see cref="ItemsDoneMessage.EntryWriter"/>), so fast items share frames. An item that
+    /// runs longer than <see cref="StreamAfterMilliseconds"/> streams: the pulse thread sends what it gathered so far in
+    /// an ItemRecords frame (<see cref="SendRunningRecords"/>) every few ms, and its ItemsDone entry carries only the rest.
     /// Threading: the worker's main thread begins, fills and ends items; the pulse thread only takes the gathered
     /// records of a running item. Both hold <c>_sync</c> (then the channel's lock, never the reverse).
     /// </summary>
@@ -24,8 +24,7 @@ namespace ProcessPool.Engine.Worker
         private readonly int _itemCount;
         private readonly long _chunkId;
         private int _current = -1;
-        private int _recordCount;
-        private int _recordCountOffset;
+        private ItemsDoneMessage.EntryWriter _entry;
         private long _itemStartTicks;
         /// <summary>When the previous item of this chunk ended (0: none yet). The next item starts from it, so an item
         /// costs one clock read, not two: at a few hundred ns an item, clock reads were a third of a worker's time.</summary>
@@ -54,11 +53,7 @@ namespace ProcessPool.Engine.Worker
                 _current = index;
                 _itemStartTicks = _lastEndTicks != 0 ? _lastEndTicks : Stopwatch.GetTimestamp();
                 _body.Clear();
-                _body.WriteInt64(_chunkId);
-                _body.WriteInt32(index);
-                _body.Reserve(8); // duration, patched at the end
-                _recordCountOffset = _body.Reserve(4);
-                _recordCount = 0;
+                _entry.Begin(_body, _chunkId, index);
             }
         }
 
@@ -68,9 +63,7 @@ namespace ProcessPool.Engine.Worker
             lock (_sync)
             {
                 if (_current == -1) throw new InvalidOperationException("Emit was called outside an item.");
-                _body.WriteByte((byte)kind);
-                _body.WriteBlob(data);
-                _recordCount++;
+                _entry.AddRecord(_body, kind, data);
             }
         }
 
@@ -91,11 +84,9 @@ namespace ProcessPool.Engine.Worker
         {
             lock (_sync)
             {
-                if (_current == -1 || _recordCount == 0 || Stopwatch.GetTimestamp() - _itemStartTicks < StreamAfterTicks) return;
-                int recordsStart = _recordCountOffset + 4;
-                _channel.SendItemRecords(_chunkId, _current, _recordCount, _body.RawData, recordsStart, _body.Length - recordsStart);
-                _body.Truncate(recordsStart);
-                _recordCount = 0;
+                if (_current == -1 || _entry.RecordCount == 0 || Stopwatch.GetTimestamp() - _itemStartTicks < StreamAfterTicks) return;
+                _channel.SendItemRecords(_chunkId, _current, _entry.RecordCount, _body, _entry.RecordsOffset);
+                _entry.DropRecords(_body);
             }
         }
 
@@ -107,15 +98,7 @@ namespace ProcessPool.Engine.Worker
                 long now = Stopwatch.GetTimestamp();
                 _lastEndTicks = now;
                 long micros = (now - _itemStartTicks) * 1_000_000 / Stopwatch.Frequency;
-                _body.PatchInt32(12, (int)micros);
-                _body.PatchInt32(16, (int)(micros >> 32));
-                _body.PatchInt32(_recordCountOffset, _recordCount);
-                if (error == null) _body.WriteByte(0);
-                else
-                {
-                    _body.WriteByte(1);
-                    error.WriteTo(_body);
-                }
+                _entry.End(_body, micros, error);
                 _channel.AddItemResult(_body, sendNow: _flushEachItem || micros > 2000, now);
                 _current = -1;
             }

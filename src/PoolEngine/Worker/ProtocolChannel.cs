@@ -50,37 +50,25 @@ namespace ProcessPool.Engine.Worker
 
         public void SendSetupFailed(ErrorInfo error) => SendControl(FrameType.SetupFailed, body => error.WriteTo(body));
 
-        public void SendDefineFailed(int mapId, ErrorInfo error) => SendControl(FrameType.DefineFailed, body =>
-        {
-            body.WriteInt32(mapId);
-            error.WriteTo(body);
-        });
+        public void SendDefineFailed(DefineFailedMessage message) => SendControl(FrameType.DefineFailed, body => message.WriteTo(body));
 
-        public void SendChunkStarted(long chunkId) => SendControl(FrameType.ChunkStarted, body => body.WriteInt64(chunkId));
+        public void SendFileNeeded(FileNeededMessage message) => SendControl(FrameType.FileNeeded, body => message.WriteTo(body));
+
+        public void SendChunkStarted(long chunkId) => SendControl(FrameType.ChunkStarted, body => new ChunkStartedMessage(chunkId).WriteTo(body));
 
         /// <summary>A runner's finalizer failed during shutdown; sent before the worker exits, so the parent can say which worker and why.</summary>
         public void SendFinalizerFailed(ErrorInfo error) => SendControl(FrameType.FinalizerFailed, body => error.WriteTo(body));
 
-        public void SendHeartbeat() => SendControl(FrameType.Heartbeat, body => body.WriteInt64(WorkingSet));
+        public void SendHeartbeat() => SendControl(FrameType.Heartbeat, body => new HeartbeatMessage(WorkingSet).WriteTo(body));
 
-        public void SendChunkDone(long chunkId, long durationMicros, long workingSet) => SendControl(FrameType.ChunkDone, body =>
-        {
-            body.WriteInt64(chunkId);
-            body.WriteInt64(durationMicros);
-            body.WriteInt64(workingSet);
-        });
+        public void SendChunkDone(ChunkDoneMessage message) => SendControl(FrameType.ChunkDone, body => message.WriteTo(body));
 
         /// <summary>
         /// Records of an item still running: chunk id, index, count, then the records as the sink gathered them.
         /// Results batched before it go out first, so the parent sees every frame in the order the items ran.
         /// </summary>
-        public void SendItemRecords(long chunkId, int index, int count, byte[] records, int offset, int length) => SendControl(FrameType.ItemRecords, body =>
-        {
-            body.WriteInt64(chunkId);
-            body.WriteInt32(index);
-            body.WriteInt32(count);
-            body.WriteBytes(records, offset, length);
-        });
+        public void SendItemRecords(long chunkId, int index, int recordCount, ByteBuffer entry, int recordsOffset) =>
+            SendControl(FrameType.ItemRecords, body => ItemRecordsMessage.WriteTo(body, chunkId, index, recordCount, entry, recordsOffset));
 
         /// <summary>The working set read now, bypassing the 50 ms sample (used when a ceiling is checked).</summary>
         public long SampleWorkingSet()
@@ -102,11 +90,7 @@ namespace ProcessPool.Engine.Worker
         {
             lock (_writer.SyncRoot)
             {
-                if (_batchCount == 0)
-                {
-                    _batch.Clear();
-                    _batch.WriteInt32(0);
-                }
+                if (_batchCount == 0) ItemsDoneMessage.BeginBatch(_batch);
                 _batch.WriteBytes(entry.RawData, 0, entry.Length);
                 _batchCount++;
                 _lastWriteTicks = now;
@@ -128,7 +112,7 @@ namespace ProcessPool.Engine.Worker
         private void SealBatchLocked()
         {
             if (_batchCount == 0) return;
-            _batch.PatchInt32(0, _batchCount);
+            ItemsDoneMessage.SealBatch(_batch, _batchCount);
             _writer.Write(FrameType.ItemsDone, _batch);
             _batchCount = 0;
         }

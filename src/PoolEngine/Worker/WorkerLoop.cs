@@ -23,6 +23,8 @@ namespace ProcessPool.Engine.Worker
         private readonly Dictionary<int, IMapExecutor?> _maps = new Dictionary<int, IMapExecutor?>();
         private readonly Dictionary<int, ErrorInfo> _failedMaps = new Dictionary<int, ErrorInfo>();
         private readonly BlockingCollection<(FrameType Type, byte[] Body)> _inbox = new BlockingCollection<(FrameType, byte[])>();
+        /// <summary>Frames that arrived while a file offer waited for its bytes: handled, in order, before the inbox.</summary>
+        private readonly Queue<(FrameType Type, byte[] Body)> _deferred = new Queue<(FrameType, byte[])>();
         private readonly Action<int> _exit;
         private ResultPulse? _pulse;
         private readonly HashSet<int> _startedMaps = new HashSet<int>();
@@ -43,16 +45,19 @@ namespace ProcessPool.Engine.Worker
         public int Run()
         {
             _channel.SendHello(new HelloMessage(ProtocolConstants.Version, Process.GetCurrentProcess().Id,
-                new List<string>(_factories.Keys), System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription));
+                new List<string>(_factories.Keys), System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, Environment.ProcessorCount));
             var reader = new Thread(ReadFrames) { IsBackground = true, Name = "ProcessPool worker reader" };
             reader.Start();
             ParentWatch.Start(() => _exit(ExitCodes.ParentGone));
 
-            foreach (var (type, body) in _inbox.GetConsumingEnumerable())
+            while (TryNextFrame(out var type, out var body))
             {
                 var reader2 = new BodyReader(body, 0, body.Length);
                 switch (type)
                 {
+                    case FrameType.FileOffer:
+                        OnFileOffer(FileOfferMessage.ReadFrom(ref reader2));
+                        break;
                     case FrameType.Setup:
                         if (!Setup(SetupMessage.ReadFrom(ref reader2))) return ExitCodes.SetupFailed;
                         break;
@@ -65,7 +70,7 @@ namespace ProcessPool.Engine.Worker
                         RunChunk(ref reader2);
                         break;
                     case FrameType.Release:
-                        Release(reader2.ReadInt32());
+                        Release(ReleaseMessage.ReadFrom(ref reader2).MapId);
                         break;
                     case FrameType.Shutdown:
                         Shutdown();
@@ -73,9 +78,70 @@ namespace ProcessPool.Engine.Worker
                     default:
                         throw new ProtocolException($"A worker does not accept {type} frames.");
                 }
-                if (_inbox.Count == 0) _pulse?.Idle(); // nothing queued: the pulse sleeps until the next chunk
+                if (_inbox.Count == 0 && _deferred.Count == 0) _pulse?.Idle(); // nothing queued: the pulse sleeps until the next chunk
             }
             return ExitCodes.ParentGone;
+        }
+
+        private bool TryNextFrame(out FrameType type, out byte[] body)
+        {
+            if (_deferred.Count > 0)
+            {
+                (type, body) = _deferred.Dequeue();
+                return true;
+            }
+            try
+            {
+                (type, body) = _inbox.Take();
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                (type, body) = (default, Array.Empty<byte>());
+                return false; // completed: the parent said Shutdown (handled) or is gone
+            }
+        }
+
+        /// <summary>
+        /// A file the next Setup or Define names (a remote worker only): the cached copy when it is intact, else ask the
+        /// parent for the bytes and wait for them here, keeping the frames that arrive meanwhile for afterwards.
+        /// </summary>
+        private void OnFileOffer(FileOfferMessage offer)
+        {
+            try
+            {
+                if (FileCache.TryUseCached(offer.Path, offer.Name, offer.Hash)) return;
+            }
+            catch (Exception error) when (error is IOException || error is UnauthorizedAccessException || error is InvalidDataException)
+            {
+                FileCache.Fail(offer.Path, error.Message);
+                return;
+            }
+            _channel.SendFileNeeded(new FileNeededMessage(offer.Hash));
+            while (true)
+            {
+                (FrameType Type, byte[] Body) frame;
+                try { frame = _inbox.Take(); }
+                catch (InvalidOperationException)
+                {
+                    FileCache.Fail(offer.Path, "the parent went away before it sent the file.");
+                    return;
+                }
+                if (frame.Type == FrameType.FileData)
+                {
+                    var reader = new BodyReader(frame.Body, 0, frame.Body.Length);
+                    var data = FileDataMessage.ReadFrom(ref reader);
+                    if (!data.Hash.AsSpan().SequenceEqual(offer.Hash)) throw new ProtocolException("A FileData frame arrived for a file that was not asked for.");
+                    FileCache.Store(offer.Path, offer.Name, offer.Hash, data.Bytes);
+                    return;
+                }
+                _deferred.Enqueue(frame);
+                if (frame.Type == FrameType.Shutdown)
+                {
+                    FileCache.Fail(offer.Path, "the worker was shut down before the file arrived.");
+                    return;
+                }
+            }
         }
 
         private void ReadFrames()
@@ -133,30 +199,27 @@ namespace ProcessPool.Engine.Worker
 
         private void Define(ref BodyReader body)
         {
-            int mapId = body.ReadInt32();
-            string kind = body.ReadString() ?? "";
-            byte[] payload = body.ReadBlob() ?? Array.Empty<byte>();
+            var define = DefineMessage.ReadFrom(ref body);
             try
             {
-                _maps[mapId] = GetRunner(kind).Define(payload);
+                _maps[define.MapId] = GetRunner(define.Kind).Define(define.Payload);
             }
             catch (Exception error)
             {
                 var info = ErrorInfo.FromException(error);
-                _failedMaps[mapId] = info;
-                _channel.SendDefineFailed(mapId, info);
+                _failedMaps[define.MapId] = info;
+                _channel.SendDefineFailed(new DefineFailedMessage(define.MapId, info));
             }
         }
 
         private void RunChunk(ref BodyReader body)
         {
             long started = Stopwatch.GetTimestamp();
-            int mapId = body.ReadInt32();
-            long chunkId = body.ReadInt64();
-            bool isolated = (body.ReadByte() & ChunkFlags.Isolated) != 0;
-            int count = body.ReadCount(4);
-            var items = new ArraySegment<byte>[count];
-            for (int i = 0; i < count; i++) items[i] = body.ReadBlobSegment();
+            var chunk = ChunkMessage.ReadFrom(ref body);
+            var items = chunk.ReadItems(ref body);
+            int mapId = chunk.MapId, count = chunk.Count;
+            long chunkId = chunk.ChunkId;
+            bool isolated = chunk.Isolated;
             var sink = new ChunkSink(_channel, chunkId, count, flushEachItem: isolated);
             // An isolated re-run, and the first chunk of a map (which first loads its code), say when they begin: the
             // parent blames a death on an isolated item, and starts an item timeout, only from then. The parent applies
@@ -199,7 +262,7 @@ namespace ProcessPool.Engine.Worker
             // on whether this worker runs another chunk.
             long workingSet = _maxWorkingSet > 0 ? _channel.SampleWorkingSet() : _channel.WorkingSet;
             if (_maxWorkingSet > 0 && workingSet > _maxWorkingSet) _retiring = true;
-            _channel.SendChunkDone(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency, workingSet);
+            _channel.SendChunkDone(new ChunkDoneMessage(chunkId, (Stopwatch.GetTimestamp() - started) * 1_000_000 / Stopwatch.Frequency, workingSet));
         }
 
         private void Release(int mapId)
