@@ -217,6 +217,26 @@ function Format-Ratio([double] $Value) {
 }
 
 # Removes the default pool so the next Invoke-PoolMap without -Pool starts a new one, cold.
+# The README one-liner over the files of $Directory: ForEach-Object, ForEach-Object -Parallel and Invoke-PoolMap
+# (default pool), each checked against the serial hashes; the pool's row carries the target speedup.
+function Measure-FileHashOneLiner([string] $Workload, [string] $Directory, [int] $Count, [double] $Target) {
+    $expected = Get-ChildItem -LiteralPath $Directory -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+    $serial = Measure-Contender 'ForEach-Object' {
+        Get-ChildItem -LiteralPath $Directory -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+    } { param($r) Assert-Equal $expected $r 'ForEach-Object' }
+    $parallel = Measure-Contender 'ForEach-Object -Parallel' {
+        Get-ChildItem -LiteralPath $Directory -File | ForEach-Object -Parallel { (Get-FileHash $_.FullName).Hash } -ThrottleLimit $workers
+    } { param($r) Assert-SameSet $expected $r 'ForEach-Object -Parallel' }
+    $pool = Measure-Contender 'Invoke-PoolMap' {
+        Get-ChildItem -LiteralPath $Directory -File | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash }
+    } { param($r) Assert-Equal $expected $r 'Invoke-PoolMap' }
+
+    Add-Row $Workload 'ForEach-Object' $Count $serial.Median '1.00x (baseline)' '' $null
+    Add-Row $Workload "ForEach-Object -Parallel ($workers)" $Count $parallel.Median (Format-Ratio ($serial.Median / $parallel.Median)) '' $null
+    $speedup = $serial.Median / $pool.Median
+    Add-Row $Workload 'Invoke-PoolMap (default pool)' $Count $pool.Median (Format-Ratio $speedup) ">= $($Target)x ForEach-Object" ($speedup -ge $Target)
+}
+
 function Remove-DefaultPool {
     Get-ProcessPool | Where-Object IsDefault | Remove-ProcessPool -Force
 }
@@ -423,22 +443,7 @@ try {
             [IO.File]::WriteAllBytes((Join-Path $tempDir ('file{0:D5}.bin' -f $i)), $bytes)
         }
         Write-Host "`nd) Get-ChildItem <$FileCount files of 1-4 KB> | ... { (Get-FileHash `$_.FullName).Hash }"
-        $expected = Get-ChildItem -LiteralPath $tempDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
-
-        $serial = Measure-Contender 'ForEach-Object' {
-            Get-ChildItem -LiteralPath $tempDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
-        } { param($r) Assert-Equal $expected $r 'ForEach-Object' }
-        $parallel = Measure-Contender 'ForEach-Object -Parallel' {
-            Get-ChildItem -LiteralPath $tempDir -File | ForEach-Object -Parallel { (Get-FileHash $_.FullName).Hash } -ThrottleLimit $workers
-        } { param($r) Assert-SameSet $expected $r 'ForEach-Object -Parallel' }
-        $pool = Measure-Contender 'Invoke-PoolMap' {
-            Get-ChildItem -LiteralPath $tempDir -File | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash }
-        } { param($r) Assert-Equal $expected $r 'Invoke-PoolMap' }
-
-        Add-Row 'd one-liner' 'ForEach-Object' $FileCount $serial.Median '1.00x (baseline)' '' $null
-        Add-Row 'd one-liner' "ForEach-Object -Parallel ($workers)" $FileCount $parallel.Median (Format-Ratio ($serial.Median / $parallel.Median)) '' $null
-        $speedup = $serial.Median / $pool.Median
-        Add-Row 'd one-liner' "Invoke-PoolMap (default pool)" $FileCount $pool.Median (Format-Ratio $speedup) '>= 1.5x ForEach-Object' ($speedup -ge 1.5)
+        Measure-FileHashOneLiner 'd one-liner' $tempDir $FileCount 1.5
     }
 
     # --------------------------------------------------------------------------------------------- e: big files
@@ -453,22 +458,7 @@ try {
             [IO.File]::WriteAllBytes((Join-Path $bigDir ('big{0:D4}.bin' -f $i)), $bytes)
         }
         Write-Host "`ne) Get-ChildItem <$BigFileCount files of 4 MB> | ... { (Get-FileHash `$_.FullName).Hash }"
-        $expected = Get-ChildItem -LiteralPath $bigDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
-
-        $serial = Measure-Contender 'ForEach-Object' {
-            Get-ChildItem -LiteralPath $bigDir -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
-        } { param($r) Assert-Equal $expected $r 'ForEach-Object' }
-        $parallel = Measure-Contender 'ForEach-Object -Parallel' {
-            Get-ChildItem -LiteralPath $bigDir -File | ForEach-Object -Parallel { (Get-FileHash $_.FullName).Hash } -ThrottleLimit $workers
-        } { param($r) Assert-SameSet $expected $r 'ForEach-Object -Parallel' }
-        $pool = Measure-Contender 'Invoke-PoolMap' {
-            Get-ChildItem -LiteralPath $bigDir -File | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash }
-        } { param($r) Assert-Equal $expected $r 'Invoke-PoolMap' }
-
-        Add-Row 'e big files' 'ForEach-Object' $BigFileCount $serial.Median '1.00x (baseline)' '' $null
-        Add-Row 'e big files' "ForEach-Object -Parallel ($workers)" $BigFileCount $parallel.Median (Format-Ratio ($serial.Median / $parallel.Median)) '' $null
-        $speedup = $serial.Median / $pool.Median
-        Add-Row 'e big files' "Invoke-PoolMap (default pool)" $BigFileCount $pool.Median (Format-Ratio $speedup) '>= 1.7x ForEach-Object' ($speedup -ge 1.7)
+        Measure-FileHashOneLiner 'e big files' $bigDir $BigFileCount 1.7
     }
 
     # ------------------------------------------------------------------------------------------------ f: memory
