@@ -13,12 +13,38 @@ namespace ProcessPool.Engine.Tests
     public sealed class LifecycleTests
     {
         [Fact]
-        public void NewPool_StartsAllWorkersInParallel_Warm()
+        public void NewPool_StartsAllWorkers_Warm()
         {
             using var pool = new WorkerPool(Options(3));
             Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(30)));
             Assert.Equal(3, pool.GetWorkerProcessIds().Distinct().Count());
             Assert.Equal(3, pool.GetStats().Idle);
+        }
+
+        /// <summary>
+        /// With no more cores than workers, the first worker starts alone and the others once it is ready, so starting
+        /// runtimes do not share the cores and the first result does not wait for every start.
+        /// </summary>
+        [Fact]
+        public void NewPool_NoMoreCoresThanWorkers_StartsOneWorkerFirst_TheRestOnceItIsReady()
+        {
+            int size = Math.Max(2, Environment.ProcessorCount);
+            var options = Options(size);
+            options.StartEagerly = false; // subscribe before the first start
+            WithPool(options, pool =>
+            {
+                var events = new List<PoolEventKind>();
+                pool.EventRaised += (_, e) => { lock (events) events.Add(e.Kind); };
+                Assert.Equal(new[] { 2L }, Run(pool, new[] { 1L }, Method("Double")).Select(Decode<long>));
+                Assert.True(pool.WaitForWorkers(TimeSpan.FromSeconds(60)));
+                Assert.True(Eventually(() => { lock (events) return events.Count(k => k == PoolEventKind.WorkerStarting) == size; }));
+                lock (events)
+                {
+                    var launches = events.Select((kind, at) => (kind, at)).Where(e => e.kind == PoolEventKind.WorkerStarting).Select(e => e.at).ToList();
+                    int firstReady = events.IndexOf(PoolEventKind.WorkerReady);
+                    Assert.True(launches[0] < firstReady && firstReady < launches[1], string.Join(", ", events));
+                }
+            });
         }
 
         [Fact]

@@ -24,6 +24,8 @@ namespace ProcessPool.Engine
         private readonly HashSet<int> _everStarted = new HashSet<int>();
         /// <summary>Workers killed from outside while starting, to be replaced once <c>_restartAfterTicks</c> passes.</summary>
         private int _pendingRestarts;
+        /// <summary>A local group was started one worker at a time (<see cref="EnsureWorkersLocked"/>): start the rest when one is ready.</summary>
+        private bool _heldBack;
         private int _restartBackoffMs;
         private long _restartAfterTicks;
         private int _consecutiveFailures;
@@ -66,6 +68,11 @@ namespace ProcessPool.Engine
             _restartBackoffMs = 0;
             worker.Group.ConsecutiveStartFailures = 0;
             worker.Group.LastError = null;
+            if (_heldBack)
+            {
+                _heldBack = false;
+                EnsureWorkersLocked(force: true);
+            }
         }
 
         /// <summary>A pool broken by a passing cause starts over.</summary>
@@ -121,6 +128,11 @@ namespace ProcessPool.Engine
                 int live = workers.Count(w => w.Group == group && (w.State == WorkerState.Starting || w.State == WorkerState.Ready));
                 int target = work ? group.Size : Math.Min(group.Size, live + restarts);
                 if (!work) restarts -= Math.Max(0, target - live);
+                else if (StartsOneAtATimeLocked(group) && target > Math.Max(live, 1))
+                {
+                    target = Math.Max(live, 1);
+                    _heldBack = true;
+                }
                 for (int i = live; i < target; i++)
                 {
                     var worker = new WorkerProcess(_pool, _pool.Options, ++_nextWorkerId, group);
@@ -130,6 +142,16 @@ namespace ProcessPool.Engine
                 }
             }
         }
+
+        /// <summary>
+        /// A local group with no worker ready starts one worker at a time when the machine has no more cores than the
+        /// group has workers: starting runtimes compete for the cores (the caller's thread too), so on two cores two
+        /// starts at once each take about twice as long and the first result waits for both. Once one is ready the
+        /// rest start together. Remote groups start on their own hosts' cores and are not held back.
+        /// </summary>
+        private bool StartsOneAtATimeLocked(WorkerGroup group) =>
+            !group.IsRemote && Environment.ProcessorCount <= group.Size &&
+            !_pool.Workers.Any(w => w.Group == group && w.State == WorkerState.Ready);
 
         private void StartWorker(WorkerProcess worker)
         {
