@@ -3,7 +3,7 @@
 same run, alternating, every run in a fresh process. Standard library only.
 
     python3 bench/variants.py --workload throughput --repeat 5 \\
-        --variant before=/tmp/base/bench/out/bin/PoolBench/release/ProcessPool.Bench.dll \\
+        --variant before=../base/bench/out/bin/PoolBench/release/ProcessPool.Bench.dll \\
         --variant after=bench/out/bin/PoolBench/release/ProcessPool.Bench.dll \\
         --variant after-nodelay=bench/out/bin/PoolBench/release/ProcessPool.Bench.dll:DOTNET_TC_CallCountingDelayMs=0 \\
         [--args "--items 200000"]
