@@ -104,44 +104,15 @@ namespace ProcessPool.Bench
         {
             using var pool = NewPool();
             if (!pool.WaitForWorkers(TimeSpan.FromSeconds(60))) throw new TimeoutException("workers did not start in 60 s");
-            // Warm-up: one full pass of the same map, reported as first_pass_seconds but not in the table. It loads the
-            // method in both workers and brings the parent's and the workers' hot paths to tier-1 JIT code.
-            var first = Stopwatch.StartNew();
-            RunDouble(pool, EnvInt("BENCH_WARM_ITEMS", (int)count), chunkSize, out _);
-            double firstPassSeconds = first.Elapsed.TotalSeconds;
-
-            var gc = GcMeter.Start();
-            var cpu = CpuMeter.Start(pool);
-            var clock = Stopwatch.StartNew();
-            var chunks = RunDouble(pool, count, chunkSize, out var map);
-            double seconds = clock.Elapsed.TotalSeconds;
-            var used = cpu.Stop();
-            var collections = gc.Stop();
+            var result = TimedPass(pool, count, n => RunDouble(pool, n, chunkSize, out _));
+            result["chunk_size"] = chunkSize;
 
             // Reference (untimed above): what the parent's share of the JSON codec alone costs, one Encode and one Decode per item.
-            clock.Restart();
+            var clock = Stopwatch.StartNew();
             long check = 0;
             for (long i = 0; i < count; i++) check += MethodJson.Decode<long>(MethodJson.Encode(i));
-            double codecSeconds = clock.Elapsed.TotalSeconds;
+            result["parent_json_codec_seconds"] = clock.Elapsed.TotalSeconds;
             GC.KeepAlive(check);
-            var result = new Dictionary<string, object?>
-            {
-                ["items"] = count,
-                ["seconds"] = seconds,
-                ["items_per_s"] = count / seconds,
-                ["per_item_us"] = seconds * 1e6 / count,
-                ["first_pass_seconds"] = firstPassSeconds,
-                ["chunk_size"] = chunkSize,
-                ["chunks"] = chunks.Count,
-                ["max_chunk"] = chunks.Max,
-                ["parent_cpu_seconds"] = used.parent,
-                ["workers_cpu_seconds"] = used.workers,
-                ["parent_json_codec_seconds"] = codecSeconds,
-                ["gc_gen0"] = collections.gen0,
-                ["gc_gen1"] = collections.gen1,
-                ["gc_gen2"] = collections.gen2,
-                ["gc_pause_ms"] = collections.pauseMs,
-            };
             return result;
         }
 
@@ -153,14 +124,26 @@ namespace ProcessPool.Bench
         {
             using var pool = NewPool();
             if (!pool.WaitForWorkers(TimeSpan.FromSeconds(60))) throw new TimeoutException("workers did not start in 60 s");
+            var result = TimedPass(pool, count, n => RunDoubleBatched(pool, n, batchSize, out _));
+            result["batch_size"] = batchSize;
+            return result;
+        }
+
+        /// <summary>
+        /// The throughput workloads' passes: one full untimed pass (reported as first_pass_seconds, not in the table: it
+        /// loads the method in both workers and brings the parent's and the workers' hot paths to tier-1 JIT code), then
+        /// the timed one, with its rate, chunks, CPU of the parent and the workers, and GC.
+        /// </summary>
+        private static Dictionary<string, object?> TimedPass(WorkerPool pool, long count, Func<long, ChunkCounter> run)
+        {
             var first = Stopwatch.StartNew();
-            RunDoubleBatched(pool, EnvInt("BENCH_WARM_ITEMS", (int)count), batchSize, out _);
+            run(EnvInt("BENCH_WARM_ITEMS", (int)count));
             double firstPassSeconds = first.Elapsed.TotalSeconds;
 
             var gc = GcMeter.Start();
             var cpu = CpuMeter.Start(pool);
             var clock = Stopwatch.StartNew();
-            var chunks = RunDoubleBatched(pool, count, batchSize, out _);
+            var chunks = run(count);
             double seconds = clock.Elapsed.TotalSeconds;
             var used = cpu.Stop();
             var collections = gc.Stop();
@@ -171,7 +154,6 @@ namespace ProcessPool.Bench
                 ["items_per_s"] = count / seconds,
                 ["per_item_us"] = seconds * 1e6 / count,
                 ["first_pass_seconds"] = firstPassSeconds,
-                ["batch_size"] = batchSize,
                 ["chunks"] = chunks.Count,
                 ["max_chunk"] = chunks.Max,
                 ["parent_cpu_seconds"] = used.parent,
