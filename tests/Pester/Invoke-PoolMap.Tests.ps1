@@ -212,6 +212,14 @@ Describe 'Invoke-PoolMap' {
             }
         }
 
+        It 'keeps a note property added to a string or a number, both ways' {
+            $tagged = 'text' | Add-Member -NotePropertyName Tag -NotePropertyValue 7 -PassThru
+            $tagged, 5 | Invoke-PoolMap -Pool $pool { "$_|$($_.Tag)" } | Should -Be 'text|7', '5|'
+            $back = 1 | Invoke-PoolMap -Pool $pool { 42 | Add-Member -NotePropertyName Tag -NotePropertyValue 'x' -PassThru }
+            $back | Should -Be 42
+            $back.Tag | Should -Be 'x'
+        }
+
         It 'sends other objects as CliXml, like remoting' {
             [pscustomobject]@{ Name = 'n'; Size = 3 } | Invoke-PoolMap -Pool $pool { $_.Name + $_.Size } | Should -Be 'n3'
         }

@@ -76,6 +76,49 @@ Describe 'New-ProcessPool' {
             }
         }
 
+        It 'starts workers on Linux and macOS with a settings file that leaves out the command events nobody receives' -Skip:(-not (Test-Path -LiteralPath /proc/self/cmdline)) {
+            $saved = $env:XDG_CACHE_HOME
+            $env:XDG_CACHE_HOME = Join-Path $TestDrive 'cache'
+            try {
+                $pool = New-Tracked @{ Size = 1 }
+                Wait-Until { @($pool.WorkerProcessIds).Count -eq 1 } | Should -BeTrue
+                $arguments = [IO.File]::ReadAllText("/proc/$(@($pool.WorkerProcessIds)[0])/cmdline").Split([char]0)
+                $arguments | Should -Contain '-SettingsFile'
+                $file = $arguments[[array]::IndexOf($arguments, '-SettingsFile') + 1]
+                $file | Should -BeLike "$env:XDG_CACHE_HOME*"
+                $keywords = (Get-Content -LiteralPath $file -Raw | ConvertFrom-Json).LogKeywords -split ','
+                $keywords | Should -Contain 'Runspace'
+                $keywords | Should -Not -Contain 'Cmdlets'
+                1 | Invoke-PoolMap -Pool $pool { $_ + 1 } | Should -Be 2
+            }
+            finally {
+                $env:XDG_CACHE_HOME = $saved
+            }
+        }
+
+        It 'keeps every setting of the worker''s own configuration, and leaves it alone where the Analytic channel is on' {
+            $type = [ProcessPool.Commands.ProcessPoolHandle].Assembly.GetType('ProcessPool.Commands.Worker.WorkerLogSettings')
+            $adjust = $type.GetMethod('Adjust', [Reflection.BindingFlags]'NonPublic, Static')
+            $all = 'Runspace,Pipeline,Protocol,Transport,Host,Serializer,Session,ManagedPlugin'
+
+            ($adjust.Invoke($null, @($null)) | ConvertFrom-Json).LogKeywords | Should -Be $all
+            $kept = $adjust.Invoke($null, @('{ "ExperimentalFeatures": ["PSFeedbackProvider"], // a comment
+                "Microsoft.PowerShell:ExecutionPolicy": "RemoteSigned", "LogChannels": "Operational" }')) | ConvertFrom-Json
+            $kept.ExperimentalFeatures | Should -Be 'PSFeedbackProvider'
+            $kept.'Microsoft.PowerShell:ExecutionPolicy' | Should -Be 'RemoteSigned'
+            $kept.LogChannels | Should -Be 'Operational'
+            $kept.LogKeywords | Should -Be $all
+            ($adjust.Invoke($null, @('{"LogKeywords": "Runspace, Cmdlets"}')) | ConvertFrom-Json).LogKeywords | Should -Be 'Runspace'
+            $adjust.Invoke($null, @('{"logkeywords": "default"}')) | Should -Be ('{"LogKeywords":"' + $all + '"}')
+
+            $adjust.Invoke($null, @('{"LogChannels": "Operational,Analytic"}')) | Should -BeNullOrEmpty
+            $adjust.Invoke($null, @('{"LogKeywords": "Runspace,Pipeline"}')) | Should -BeNullOrEmpty
+            $adjust.Invoke($null, @('{"LogKeywords": "Cmdlets"}')) | Should -BeNullOrEmpty
+            $adjust.Invoke($null, @('{"LogKeywords": 5}')) | Should -BeNullOrEmpty
+            $adjust.Invoke($null, @('[1]')) | Should -BeNullOrEmpty
+            $adjust.Invoke($null, @('not json')) | Should -BeNullOrEmpty
+        }
+
         It 'fails with PoolBroken, saying how to name a PowerShell, when $env:PROCESSPOOL_POWERSHELL points nowhere' {
             $env:PROCESSPOOL_POWERSHELL = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
             $failure = { New-ProcessPool -Size 1 } | Should -Throw -ErrorId 'PoolBroken,ProcessPool.Commands.NewProcessPoolCommand' -PassThru

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.ComponentModel;
+using System.IO;
 using System.Text;
 using ProcessPool.Engine;
 using ProcessPool.Engine.Methods;
@@ -32,6 +33,8 @@ namespace ProcessPool.Commands.Worker
         {
             string command = $"Import-Module -Name '{moduleAssembly.Replace("'", "''")}'; exit [{typeof(ScriptWorkerHost).FullName}]::Run()";
             var launch = new WorkerLaunch(powerShell.FileName, powerShell.Arguments);
+            string? settings = PowerShellHome(powerShell) is string home ? WorkerLogSettings.FileFor(home) : null;
+            if (settings != null) { launch.Arguments.Add("-SettingsFile"); launch.Arguments.Add(settings); }
             foreach (string argument in new[] { "-NoProfile", "-NonInteractive", "-NoLogo", "-EncodedCommand", Convert.ToBase64String(Encoding.Unicode.GetBytes(command)) })
                 launch.Arguments.Add(argument);
             foreach (var setting in powerShell.Environment) launch.Environment[setting.Key] = setting.Value;
@@ -51,6 +54,16 @@ namespace ProcessPool.Commands.Worker
         {
             ["DOTNET_TieredPGO"] = "0",
         };
+
+        /// <summary>The folder of the worker's PowerShell 7 ($PSHOME), or null when it is not one (Windows PowerShell, a name on PATH that is a link).</summary>
+        private static string? PowerShellHome(WorkerLaunch powerShell)
+        {
+            string program = powerShell.Arguments.Count > 0 && powerShell.Arguments[0].EndsWith("pwsh.dll", StringComparison.OrdinalIgnoreCase)
+                ? powerShell.Arguments[0]
+                : powerShell.FileName;
+            string? home = Path.GetDirectoryName(program);
+            return home != null && File.Exists(Path.Combine(home, "pwsh.dll")) ? home : null;
+        }
 
         /// <summary>True when the caller's environment sets the runtime setting (under its DOTNET_ or its older COMPlus_ name).</summary>
         private static bool IsSet(string name) =>

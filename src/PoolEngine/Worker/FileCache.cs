@@ -26,13 +26,16 @@ namespace ProcessPool.Engine.Worker
             return path;
         }
 
-        /// <summary>The cache root of this user on this host.</summary>
-        internal static string Root()
+        /// <summary>The shipped files' cache of this user on this host.</summary>
+        internal static string Root() => Path.Combine(ModuleCache(), "files");
+
+        /// <summary>The module's cache directory of this user on this host: <c>&lt;cache&gt;/ProcessPool</c>.</summary>
+        internal static string ModuleCache()
         {
             string? local = Environment.GetEnvironmentVariable("LOCALAPPDATA");
             string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
             string root = !string.IsNullOrEmpty(local) ? local! : !string.IsNullOrEmpty(xdg) ? xdg! : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-            return Path.Combine(root, "ProcessPool", "files");
+            return Path.Combine(root, "ProcessPool");
         }
 
         /// <summary>Uses the cached copy of an offered file if it is there and intact; false when the bytes must be sent.</summary>

@@ -1,0 +1,117 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ProcessPool.Engine;
+using ProcessPool.Engine.Worker;
+
+namespace ProcessPool.Commands.Worker
+{
+    /// <summary>
+    /// The settings file (<c>-SettingsFile</c>) local PowerShell workers start with on Linux and macOS, so that running
+    /// the user's block as a command per item does not build log events that nobody receives. There, each time a command
+    /// starts and stops, PowerShell builds a command-lifecycle event (command, context, user data, a formatted time),
+    /// checking only the log level and the <c>Cmdlets</c> keyword; the syslog provider then drops it, because those
+    /// events belong to the Analytic channel, which is off unless <c>LogChannels</c> names it. That was ~40% of a worker's
+    /// time on a trivial item. The file is the worker PowerShell's own <c>powershell.config.json</c>, every setting kept,
+    /// with <c>Cmdlets</c> left out of <c>LogKeywords</c>: on the syslog provider that keyword gates only the Analytic
+    /// channel's lifecycle events (engine, command, provider, settings), so nothing that would have been logged is lost.
+    /// With the Analytic channel on, or a configuration that cannot be read, workers start without a file.
+    /// </summary>
+    internal static class WorkerLogSettings
+    {
+        internal const string ConfigFileName = "powershell.config.json";
+        private const string Keywords = "LogKeywords";
+        private const string Channels = "LogChannels";
+        private const string Cmdlets = "Cmdlets";
+
+        /// <summary>What PowerShell logs when LogKeywords is unset or "default": every keyword.</summary>
+        private static readonly string[] AllKeywords = { "Runspace", "Pipeline", "Protocol", "Transport", "Host", Cmdlets, "Serializer", "Session", "ManagedPlugin" };
+
+        /// <summary>The settings file for workers of the PowerShell whose home is <paramref name="powerShellHome"/>, or null to start them without one.</summary>
+        public static string? FileFor(string powerShellHome)
+        {
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return null; // ETW asks its listeners before building an event
+            try
+            {
+                string config = Path.Combine(powerShellHome, ConfigFileName);
+                string? adjusted = Adjust(File.Exists(config) ? File.ReadAllText(config) : null);
+                return adjusted == null ? null : Store(adjusted);
+            }
+            catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
+            {
+                return null; // workers start as PowerShell would anyway, only slower per item
+            }
+        }
+
+        /// <summary>
+        /// <paramref name="configText"/> (null: no file) with Cmdlets left out of LogKeywords; null when it must stay as
+        /// it is: the Analytic channel is on, Cmdlets is not logged anyway, or the text is not a JSON object.
+        /// </summary>
+        internal static string? Adjust(string? configText)
+        {
+            JsonObject settings;
+            try
+            {
+                var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+                if (configText == null) settings = new JsonObject();
+                else if (JsonNode.Parse(configText, documentOptions: options) is JsonObject parsed) settings = parsed;
+                else return null;
+            }
+            catch (JsonException)
+            {
+                return null; // PowerShell reports its own configuration's errors
+            }
+
+            if (!TryNames(settings, Channels, out var channels) || channels.Contains("Analytic", StringComparer.OrdinalIgnoreCase)) return null;
+            if (!TryNames(settings, Keywords, out var keywords)) return null;
+            if (keywords.Length == 0 || keywords.Contains("default", StringComparer.OrdinalIgnoreCase)) keywords = AllKeywords;
+            string[] kept = keywords.Where(name => !name.Equals(Cmdlets, StringComparison.OrdinalIgnoreCase)).ToArray();
+            if (kept.Length == keywords.Length || kept.Length == 0) return null;
+
+            string? existing = settings.Select(pair => pair.Key).FirstOrDefault(key => key.Equals(Keywords, StringComparison.OrdinalIgnoreCase));
+            if (existing != null) settings.Remove(existing);
+            settings[Keywords] = string.Join(",", kept);
+            return settings.ToJsonString();
+        }
+
+        /// <summary>The comma-separated names of a setting (none when it is absent); false when it is not a string.</summary>
+        private static bool TryNames(JsonObject settings, string name, out string[] names)
+        {
+            names = Array.Empty<string>();
+            var node = settings.FirstOrDefault(pair => pair.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
+            if (node == null) return true;
+            if (node is not JsonValue value || !value.TryGetValue(out string? text)) return false;
+            names = text!.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries).Select(part => part.Trim()).Where(part => part.Length > 0).ToArray();
+            return true;
+        }
+
+        /// <summary>Writes the file once per content, under the module's cache directory; written aside, then renamed, so a worker never reads half of it.</summary>
+        private static string Store(string text)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            string name;
+            using (var sha = SHA256.Create()) name = "powershell.config." + ShippedFile.ToHex(sha.ComputeHash(bytes)).Substring(0, 16) + ".json";
+            string dir = Path.Combine(FileCache.ModuleCache(), "settings");
+            string file = Path.Combine(dir, name);
+            if (File.Exists(file) && File.ReadAllBytes(file).SequenceEqual(bytes)) return file;
+            Directory.CreateDirectory(dir);
+            string aside = file + "." + Guid.NewGuid().ToString("N");
+            File.WriteAllBytes(aside, bytes);
+            try
+            {
+                if (File.Exists(file)) File.Delete(file);
+                File.Move(aside, file);
+            }
+            catch (IOException) when (File.Exists(file) && File.ReadAllBytes(file).SequenceEqual(bytes))
+            {
+                File.Delete(aside); // another session stored it first
+            }
+            return file;
+        }
+    }
+}
