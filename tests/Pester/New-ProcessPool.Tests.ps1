@@ -76,13 +76,15 @@ Describe 'New-ProcessPool' {
             }
         }
 
-        It 'starts workers on Linux and macOS with a settings file that leaves out the command events nobody receives' -Skip:(-not (Test-Path -LiteralPath /proc/self/cmdline)) {
+        It 'starts workers on Linux with a settings file that leaves out the command events nobody receives, and writes it again if it goes' -Skip:(-not (Test-Path -LiteralPath /proc/self/cmdline) -or ((Test-Path -LiteralPath "$PSHOME/powershell.config.json") -and (Get-Content -LiteralPath "$PSHOME/powershell.config.json" -Raw) -match 'Analytic')) {
             $saved = $env:XDG_CACHE_HOME
             $env:XDG_CACHE_HOME = Join-Path $TestDrive 'cache'
+            $pool = $null
             try {
                 $pool = New-Tracked @{ Size = 1 }
                 Wait-Until { @($pool.WorkerProcessIds).Count -eq 1 } | Should -BeTrue
-                $arguments = [IO.File]::ReadAllText("/proc/$(@($pool.WorkerProcessIds)[0])/cmdline").Split([char]0)
+                $first = @($pool.WorkerProcessIds)[0]
+                $arguments = [IO.File]::ReadAllText("/proc/$first/cmdline").Split([char]0)
                 $arguments | Should -Contain '-SettingsFile'
                 $file = $arguments[[array]::IndexOf($arguments, '-SettingsFile') + 1]
                 $file | Should -BeLike "$env:XDG_CACHE_HOME*"
@@ -90,13 +92,21 @@ Describe 'New-ProcessPool' {
                 $keywords | Should -Contain 'Runspace'
                 $keywords | Should -Not -Contain 'Cmdlets'
                 1 | Invoke-PoolMap -Pool $pool { $_ + 1 } | Should -Be 2
+
+                # PowerShell does not start with a settings file that is gone: the replacement worker must find it again.
+                Remove-Item -LiteralPath (Split-Path $file) -Recurse -Force
+                Stop-Process -Id $first -Force
+                2 | Invoke-PoolMap -Pool $pool { $_ + 1 } | Should -Be 3
+                @($pool.WorkerProcessIds) | Should -Not -Contain $first
+                Test-Path -LiteralPath $file | Should -BeTrue
             }
             finally {
+                if ($pool) { Remove-TestPool $pool }
                 $env:XDG_CACHE_HOME = $saved
             }
         }
 
-        It 'keeps every setting of the worker''s own configuration, and leaves it alone where the Analytic channel is on' {
+        It 'keeps every setting of the worker''s own configuration, and leaves it alone where the Analytic channel may be on' {
             $type = [ProcessPool.Commands.ProcessPoolHandle].Assembly.GetType('ProcessPool.Commands.Worker.WorkerLogSettings')
             $adjust = $type.GetMethod('Adjust', [Reflection.BindingFlags]'NonPublic, Static')
             $all = 'Runspace,Pipeline,Protocol,Transport,Host,Serializer,Session,ManagedPlugin'
@@ -109,12 +119,16 @@ Describe 'New-ProcessPool' {
             $kept.LogChannels | Should -Be 'Operational'
             $kept.LogKeywords | Should -Be $all
             ($adjust.Invoke($null, @('{"LogKeywords": "Runspace, Cmdlets"}')) | ConvertFrom-Json).LogKeywords | Should -Be 'Runspace'
+            ($adjust.Invoke($null, @('{"LogKeywords": "Runspace|Cmdlets Pipeline"}')) | ConvertFrom-Json).LogKeywords | Should -Be 'Runspace,Pipeline'
             $adjust.Invoke($null, @('{"logkeywords": "default"}')) | Should -Be ('{"LogKeywords":"' + $all + '"}')
 
-            $adjust.Invoke($null, @('{"LogChannels": "Operational,Analytic"}')) | Should -BeNullOrEmpty
+            foreach ($channels in 'Operational,Analytic', 'Operational|Analytic', 'Operational Analytic', 'Operational,17') {
+                $adjust.Invoke($null, @("{""LogChannels"": ""$channels""}")) | Should -BeNullOrEmpty -Because "LogChannels '$channels' may turn the Analytic channel on"
+            }
             $adjust.Invoke($null, @('{"LogKeywords": "Runspace,Pipeline"}')) | Should -BeNullOrEmpty
             $adjust.Invoke($null, @('{"LogKeywords": "Cmdlets"}')) | Should -BeNullOrEmpty
             $adjust.Invoke($null, @('{"LogKeywords": 5}')) | Should -BeNullOrEmpty
+            $adjust.Invoke($null, @('{"LogKeywords": "Runspace", "LogKeywords": "Cmdlets"}')) | Should -BeNullOrEmpty
             $adjust.Invoke($null, @('[1]')) | Should -BeNullOrEmpty
             $adjust.Invoke($null, @('not json')) | Should -BeNullOrEmpty
         }

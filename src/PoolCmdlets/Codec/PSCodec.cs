@@ -100,10 +100,13 @@ namespace ProcessPool.Commands.Codec
 
         private static MethodInfo? FindHasInstanceMembers()
         {
-            var method = typeof(PSObject).GetMethod("HasInstanceMembers", BindingFlags.NonPublic | BindingFlags.Static);
-            var parameters = method?.GetParameters();
-            return method != null && method.ReturnType == typeof(bool) && parameters!.Length == 2 &&
-                   parameters[0].ParameterType == typeof(object) && parameters[1].ParameterType.IsByRef ? method : null;
+            foreach (var method in typeof(PSObject).GetMethods(BindingFlags.NonPublic | BindingFlags.Static))
+            {
+                if (method.Name != "HasInstanceMembers" || method.ReturnType != typeof(bool)) continue;
+                var parameters = method.GetParameters();
+                if (parameters.Length == 2 && parameters[0].ParameterType == typeof(object) && parameters[1].ParameterType.IsByRef) return method;
+            }
+            return null;
         }
     }
 }

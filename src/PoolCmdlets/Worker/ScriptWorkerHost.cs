@@ -33,8 +33,7 @@ namespace ProcessPool.Commands.Worker
         {
             string command = $"Import-Module -Name '{moduleAssembly.Replace("'", "''")}'; exit [{typeof(ScriptWorkerHost).FullName}]::Run()";
             var launch = new WorkerLaunch(powerShell.FileName, powerShell.Arguments);
-            string? settings = PowerShellHome(powerShell) is string home ? WorkerLogSettings.FileFor(home) : null;
-            if (settings != null) { launch.Arguments.Add("-SettingsFile"); launch.Arguments.Add(settings); }
+            if (PowerShellHome(powerShell) is string home) WorkerLogSettings.AddTo(launch, home);
             foreach (string argument in new[] { "-NoProfile", "-NonInteractive", "-NoLogo", "-EncodedCommand", Convert.ToBase64String(Encoding.Unicode.GetBytes(command)) })
                 launch.Arguments.Add(argument);
             foreach (var setting in powerShell.Environment) launch.Environment[setting.Key] = setting.Value;

@@ -29,22 +29,37 @@ namespace ProcessPool.Commands.Worker
         private const string Channels = "LogChannels";
         private const string Cmdlets = "Cmdlets";
 
+        /// <summary>LogChannels values that leave the Analytic channel off.</summary>
+        private static readonly string[] OffChannels = { "Operational", "default" };
+
+        /// <summary>What PowerShell splits LogChannels and LogKeywords on.</summary>
+        private static readonly char[] Separators = { ',', ' ', '|' };
+
         /// <summary>What PowerShell logs when LogKeywords is unset or "default": every keyword.</summary>
         private static readonly string[] AllKeywords = { "Runspace", "Pipeline", "Protocol", "Transport", "Host", Cmdlets, "Serializer", "Session", "ManagedPlugin" };
 
-        /// <summary>The settings file for workers of the PowerShell whose home is <paramref name="powerShellHome"/>, or null to start them without one.</summary>
-        public static string? FileFor(string powerShellHome)
+        /// <summary>
+        /// Adds <c>-SettingsFile</c> to <paramref name="launch"/> for workers of the PowerShell whose home is
+        /// <paramref name="powerShellHome"/>, and has the file written again before each start if something (a cache
+        /// clean-up) removed it: PowerShell refuses to start with a settings file that does not exist.
+        /// </summary>
+        public static void AddTo(WorkerLaunch launch, string powerShellHome)
         {
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return null; // ETW asks its listeners before building an event
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return; // ETW asks its listeners before building an event
             try
             {
                 string config = Path.Combine(powerShellHome, ConfigFileName);
                 string? adjusted = Adjust(File.Exists(config) ? File.ReadAllText(config) : null);
-                return adjusted == null ? null : Store(adjusted);
+                if (adjusted == null) return;
+                byte[] bytes = Encoding.UTF8.GetBytes(adjusted);
+                string file = Store(bytes);
+                launch.Arguments.Add("-SettingsFile");
+                launch.Arguments.Add(file);
+                launch.BeforeStart = () => { try { if (!File.Exists(file)) Store(bytes); } catch (Exception) { /* the start reports it */ } };
             }
-            catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
+            catch (Exception)
             {
-                return null; // workers start as PowerShell would anyway, only slower per item
+                // Only a saving: whatever went wrong, workers start as PowerShell would anyway, slower per item.
             }
         }
 
@@ -57,7 +72,8 @@ namespace ProcessPool.Commands.Worker
             JsonObject settings;
             try
             {
-                var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+                // Duplicate names refused at parsing: System.Text.Json would otherwise throw only when the object is read.
+                var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false };
                 if (configText == null) settings = new JsonObject();
                 else if (JsonNode.Parse(configText, documentOptions: options) is JsonObject parsed) settings = parsed;
                 else return null;
@@ -67,7 +83,8 @@ namespace ProcessPool.Commands.Worker
                 return null; // PowerShell reports its own configuration's errors
             }
 
-            if (!TryNames(settings, Channels, out var channels) || channels.Contains("Analytic", StringComparer.OrdinalIgnoreCase)) return null;
+            // Only channels known to leave Analytic off: PowerShell also takes numbers and other separators.
+            if (!TryNames(settings, Channels, out var channels) || !channels.All(name => OffChannels.Contains(name, StringComparer.OrdinalIgnoreCase))) return null;
             if (!TryNames(settings, Keywords, out var keywords)) return null;
             if (keywords.Length == 0 || keywords.Contains("default", StringComparer.OrdinalIgnoreCase)) keywords = AllKeywords;
             string[] kept = keywords.Where(name => !name.Equals(Cmdlets, StringComparison.OrdinalIgnoreCase)).ToArray();
@@ -86,30 +103,35 @@ namespace ProcessPool.Commands.Worker
             var node = settings.FirstOrDefault(pair => pair.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
             if (node == null) return true;
             if (node is not JsonValue value || !value.TryGetValue(out string? text)) return false;
-            names = text!.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries).Select(part => part.Trim()).Where(part => part.Length > 0).ToArray();
+            names = text!.Split(Separators, StringSplitOptions.RemoveEmptyEntries).Select(part => part.Trim()).Where(part => part.Length > 0).ToArray();
             return true;
         }
 
-        /// <summary>Writes the file once per content, under the module's cache directory; written aside, then renamed, so a worker never reads half of it.</summary>
-        private static string Store(string text)
+        /// <summary>
+        /// Writes the file once per content (named by its hash, so an existing file with the name is this content)
+        /// under the module's cache directory, written aside and then renamed, so a worker never reads half of it.
+        /// </summary>
+        private static string Store(byte[] bytes)
         {
-            byte[] bytes = Encoding.UTF8.GetBytes(text);
             string name;
             using (var sha = SHA256.Create()) name = "powershell.config." + ShippedFile.ToHex(sha.ComputeHash(bytes)).Substring(0, 16) + ".json";
-            string dir = Path.Combine(FileCache.ModuleCache(), "settings");
+            string dir = Path.GetFullPath(Path.Combine(FileCache.ModuleCache(), "settings"));
             string file = Path.Combine(dir, name);
-            if (File.Exists(file) && File.ReadAllBytes(file).SequenceEqual(bytes)) return file;
+            if (File.Exists(file)) return file;
             Directory.CreateDirectory(dir);
             string aside = file + "." + Guid.NewGuid().ToString("N");
-            File.WriteAllBytes(aside, bytes);
             try
             {
-                if (File.Exists(file)) File.Delete(file);
+                File.WriteAllBytes(aside, bytes);
                 File.Move(aside, file);
             }
-            catch (IOException) when (File.Exists(file) && File.ReadAllBytes(file).SequenceEqual(bytes))
+            catch (IOException) when (File.Exists(file))
             {
-                File.Delete(aside); // another session stored it first
+                // another session stored it first
+            }
+            finally
+            {
+                if (File.Exists(aside)) File.Delete(aside);
             }
             return file;
         }

@@ -51,6 +51,9 @@ namespace ProcessPool.Engine
             return launch;
         }
 
+        /// <summary>Runs before each start of a process from this launch, for instance to restore a file its arguments name if it went missing. Null by default.</summary>
+        public Action? BeforeStart { get; set; }
+
         /// <summary>Working directory, or null for the parent's.</summary>
         public string? WorkingDirectory { get; set; }
 

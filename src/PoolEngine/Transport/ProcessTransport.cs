@@ -41,6 +41,7 @@ namespace ProcessPool.Engine.Transport
         public void Start()
         {
             var launch = Launch;
+            launch.BeforeStart?.Invoke();
             var info = new ProcessStartInfo(launch.FileName, launch.CommandLine())
             {
                 UseShellExecute = false,
