@@ -20,11 +20,11 @@ namespace ProcessPool.Commands.Worker
     /// time on a trivial item. The file is the worker PowerShell's own <c>powershell.config.json</c>, every setting kept,
     /// with <c>Cmdlets</c> left out of <c>LogKeywords</c>: on the syslog provider that keyword gates only the Analytic
     /// channel's lifecycle events (engine, command, provider, settings), so nothing that would have been logged is lost.
-    /// With the Analytic channel on, or a configuration that cannot be read, workers start without a file.
+    /// Where LogChannels names anything but Operational, or the configuration cannot be read, workers start without a file.
     /// </summary>
     internal static class WorkerLogSettings
     {
-        internal const string ConfigFileName = "powershell.config.json";
+        private const string ConfigFileName = "powershell.config.json";
         private const string Keywords = "LogKeywords";
         private const string Channels = "LogChannels";
         private const string Cmdlets = "Cmdlets";
@@ -65,7 +65,7 @@ namespace ProcessPool.Commands.Worker
 
         /// <summary>
         /// <paramref name="configText"/> (null: no file) with Cmdlets left out of LogKeywords; null when it must stay as
-        /// it is: the Analytic channel is on, Cmdlets is not logged anyway, or the text is not a JSON object.
+        /// it is: the Analytic channel may be on, Cmdlets is not logged anyway, or the text is not a JSON object.
         /// </summary>
         internal static string? Adjust(string? configText)
         {
@@ -96,7 +96,7 @@ namespace ProcessPool.Commands.Worker
             return settings.ToJsonString();
         }
 
-        /// <summary>The comma-separated names of a setting (none when it is absent); false when it is not a string.</summary>
+        /// <summary>The names a setting lists (none when it is absent); false when it is not a string.</summary>
         private static bool TryNames(JsonObject settings, string name, out string[] names)
         {
             names = Array.Empty<string>();
