@@ -88,20 +88,20 @@ namespace ProcessPool.Commands.Worker
                 text.Append("${").Append(ScriptPayload.UsingVariableName(i)).Append("} = $__pp.Using[").Append(i).Append("]\n");
             if (payload.Verbose) text.Append("$VerbosePreference = 'Continue'\n");
             if (payload.Debug) text.Append("$DebugPreference = 'Continue'\n");
-            // Splatting an empty -ArgumentList still costs a parameter binding per item: left out when there is none.
-            string arguments = payload.ArgumentList.Length > 0 ? " @__ppArgs" : "";
-            if (payload.Spread) return text.Append(SpreadLoop(pipeline, arguments)).ToString();
-            text.Append(pipeline
-                ? "foreach ($_ in $__pp) { do { ,$_ | & $__ppBlock" + arguments + " } while ($false) }\n"
-                : "foreach ($_ in $__pp) { do { & $__ppBlock" + arguments + " } while ($false) }\n");
+            // -Spread: the item is splatted into the block (SpreadArguments) before the map's own arguments; $_ is still
+            // the whole item. Splatting an empty -ArgumentList still costs a parameter binding per item: left out.
+            string prepare = "", splat = "";
+            if (payload.Spread)
+            {
+                text.Append("$__ppSpread = [").Append(typeof(SpreadArguments).FullName).Append("]\n");
+                prepare = "$__ppItemArgs = $__ppSpread::For($_); ";
+                splat = " @__ppItemArgs";
+            }
+            if (payload.ArgumentList.Length > 0) splat += " @__ppArgs";
+            text.Append("foreach ($_ in $__pp) { do { ").Append(prepare).Append(pipeline ? ",$_ | " : "")
+                .Append("& $__ppBlock").Append(splat).Append(" } while ($false) }\n");
             return text.ToString();
         }
-
-        /// <summary>-Spread: the item is splatted into the block (<see cref="SpreadArguments"/>), then the map's own arguments; <c>$_</c> is still the whole item.</summary>
-        private static string SpreadLoop(bool pipeline, string arguments) =>
-            "$__ppSpread = [" + typeof(SpreadArguments).FullName + "]\n" + (pipeline
-                ? "foreach ($_ in $__pp) { do { $__ppItemArgs = $__ppSpread::For($_); ,$_ | & $__ppBlock @__ppItemArgs" + arguments + " } while ($false) }\n"
-                : "foreach ($_ in $__pp) { do { $__ppItemArgs = $__ppSpread::For($_); & $__ppBlock @__ppItemArgs" + arguments + " } while ($false) }\n");
 
         public void RunChunk(IReadOnlyList<ArraySegment<byte>> items, ChunkSink sink)
         {

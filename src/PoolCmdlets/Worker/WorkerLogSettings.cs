@@ -55,7 +55,7 @@ namespace ProcessPool.Commands.Worker
                 string file = Store(bytes);
                 launch.Arguments.Add("-SettingsFile");
                 launch.Arguments.Add(file);
-                launch.BeforeStart = () => { try { if (!File.Exists(file)) Store(bytes); } catch (Exception) { /* the start reports it */ } };
+                launch.BeforeStart = () => { try { Store(bytes); } catch (Exception) { /* the start reports it */ } };
             }
             catch (Exception)
             {
@@ -90,8 +90,7 @@ namespace ProcessPool.Commands.Worker
             string[] kept = keywords.Where(name => !name.Equals(Cmdlets, StringComparison.OrdinalIgnoreCase)).ToArray();
             if (kept.Length == keywords.Length || kept.Length == 0) return null;
 
-            string? existing = settings.Select(pair => pair.Key).FirstOrDefault(key => key.Equals(Keywords, StringComparison.OrdinalIgnoreCase));
-            if (existing != null) settings.Remove(existing);
+            if (KeyOf(settings, Keywords) is string existing) settings.Remove(existing);
             settings[Keywords] = string.Join(",", kept);
             return settings.ToJsonString();
         }
@@ -100,12 +99,16 @@ namespace ProcessPool.Commands.Worker
         private static bool TryNames(JsonObject settings, string name, out string[] names)
         {
             names = Array.Empty<string>();
-            var node = settings.FirstOrDefault(pair => pair.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
+            var node = KeyOf(settings, name) is string key ? settings[key] : null;
             if (node == null) return true;
             if (node is not JsonValue value || !value.TryGetValue(out string? text)) return false;
             names = text!.Split(Separators, StringSplitOptions.RemoveEmptyEntries).Select(part => part.Trim()).Where(part => part.Length > 0).ToArray();
             return true;
         }
+
+        /// <summary>The setting's name as the file spells it (PowerShell matches names in any case), or null.</summary>
+        private static string? KeyOf(JsonObject settings, string name) =>
+            settings.Select(pair => pair.Key).FirstOrDefault(key => key.Equals(name, StringComparison.OrdinalIgnoreCase));
 
         /// <summary>
         /// Writes the file once per content (named by its hash, so an existing file with the name is this content)
