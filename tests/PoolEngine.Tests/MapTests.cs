@@ -64,6 +64,19 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void Wait_ThenTakeAvailable_MapIsFinished()
+        {
+            // Wait returns only once the pool let go of the map, not merely once the last result arrived.
+            for (int i = 0; i < 300; i++)
+            {
+                using var map = _pool.StartMap(Method("Double"), Encode(new[] { i }));
+                Assert.True(map.Wait(TimeSpan.FromSeconds(30)));
+                Assert.Single(map.TakeAvailable());
+                Assert.True(map.IsFinished);
+            }
+        }
+
+        [Fact]
         public void Map_ProducerFasterThanFirstResult_ItemsWaitForSizedChunks()
         {
             // All 2,000 items arrive before the first chunk is measured: they must not each become a one-item chunk

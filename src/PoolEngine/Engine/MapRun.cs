@@ -225,10 +225,13 @@ namespace ProcessPool.Engine
             lock (_sync) return WaitLocked(() => CanTakeLocked() || FinishedLocked() || _stopped || _submitted - _lowWater < Capacity, timeout, cancellationToken);
         }
 
-        /// <summary>Blocks until every item has a result (taken or not) or the map stopped; false on timeout.</summary>
+        /// <summary>
+        /// Blocks until every item has a result (taken or not) or the map stopped, and the pool has let go of the map
+        /// (so <see cref="IsFinished"/> is true once the results are taken); false on timeout.
+        /// </summary>
         public bool Wait(TimeSpan timeout, CancellationToken cancellationToken = default)
         {
-            lock (_sync) return WaitLocked(AllCompletedLocked, timeout, cancellationToken);
+            lock (_sync) return WaitLocked(() => AllCompletedLocked() && _released, timeout, cancellationToken);
         }
 
         /// <summary>Takes up to <paramref name="max"/> results that are ready now.</summary>
