@@ -4,7 +4,7 @@
     Invoke-PoolMap against foreach, ForEach-Object -Parallel, Start-ThreadJob and Start-Job, in one run, on the same input.
 
 .DESCRIPTION
-    Six workloads, each timed -Repeat times (medians reported), every result checked:
+    Seven workloads, each timed -Repeat times (medians reported), every result checked:
 
       a  trivial    100,000 items, $_ * 2. foreach, ForEach-Object -Parallel and Invoke-PoolMap (default pool) run all of
                     them; Start-ThreadJob and Start-Job, one job per item, run a sample of -JobSampleCount items and are
@@ -23,6 +23,9 @@
       f  memory     1..2,000,000 | Invoke-PoolMap { $_ } | Measure-Object vs the same with ForEach-Object: peak growth
                     of this process's resident memory (VmHWM after resetting it, minus VmRSS before; Linux only).
                     Target: <= 40 MB.
+      g  one-shot   the one-liner of d as a script run once: a new '<this pwsh> -NoProfile' process per run, which
+                    imports the module and runs Invoke-PoolMap (pool start, every worker's compilation and all), vs a
+                    new process running the ForEach-Object pipeline. No target: it shows what a scheduled task sees.
 
     Progress is switched off for every contender ($ProgressPreference = 'SilentlyContinue'), so no bar is timed.
     Run it in a fresh process: pwsh -NoProfile -File bench/pwsh/Compare-Parallel.ps1
@@ -35,8 +38,8 @@
     Timed runs per contender and workload; the median is reported. Each workload also runs once untimed first.
 
 .PARAMETER Workload
-    Which workloads to run: Trivial, Cpu, Cold, OneLiner, BigFiles, Memory (all by default; 'Cpu,Cold' works from
-    pwsh -File too).
+    Which workloads to run: Trivial, Cpu, Cold, OneLiner, BigFiles, Memory, OneShot (all by default; 'Cpu,Cold' works
+    from pwsh -File too).
 
 .PARAMETER TrivialCount
     Items of the trivial workload.
@@ -54,7 +57,8 @@
     Workers (pool size, -ThrottleLimit) of the CPU workload.
 
 .PARAMETER FileCount
-    Files of the one-liner workload (1 to 4 KB of random bytes each, in a temporary directory removed at the end).
+    Files of the one-liner and one-shot workloads (1 to 4 KB of random bytes each, in a temporary directory removed at
+    the end).
 
 .PARAMETER BigFileCount
     Files of the big-file workload (4 MB of random bytes each, in a temporary directory removed at the end).
@@ -94,7 +98,7 @@ param(
     [ValidateRange(1, 100)]
     [int] $Repeat = 3,
 
-    [string[]] $Workload = @('Trivial', 'Cpu', 'Cold', 'OneLiner', 'BigFiles', 'Memory'),
+    [string[]] $Workload = @('Trivial', 'Cpu', 'Cold', 'OneLiner', 'BigFiles', 'Memory', 'OneShot'),
 
     [ValidateRange(1, 100000000)]
     [int] $TrivialCount = 100000,
@@ -138,7 +142,7 @@ Set-StrictMode -Version 3.0
 # pwsh -File passes '-Workload Cpu,Cold' as one string: split it here.
 $Workload = @($Workload -split ',' | ForEach-Object Trim | Where-Object { $_ })
 foreach ($name in $Workload) {
-    if ($name -notin 'Trivial', 'Cpu', 'Cold', 'OneLiner', 'BigFiles', 'Memory') { throw "Unknown workload '$name': use Trivial, Cpu, Cold, OneLiner, BigFiles or Memory." }
+    if ($name -notin 'Trivial', 'Cpu', 'Cold', 'OneLiner', 'BigFiles', 'Memory', 'OneShot') { throw "Unknown workload '$name': use Trivial, Cpu, Cold, OneLiner, BigFiles, Memory or OneShot." }
 }
 
 if (-not $ModulePath) {
@@ -147,7 +151,8 @@ if (-not $ModulePath) {
 if (-not (Test-Path -LiteralPath $ModulePath)) {
     throw "No ProcessPool module at '$ModulePath'. Build it first (dotnet build at the repository root) or pass -ModulePath."
 }
-$module = Import-Module -Name (Resolve-Path -LiteralPath $ModulePath).ProviderPath -PassThru -ErrorAction Stop
+$modulePathText = (Resolve-Path -LiteralPath $ModulePath).ProviderPath
+$module = Import-Module -Name $modulePathText -PassThru -ErrorAction Stop
 # One PowerShell start, as the pool starts a worker: this pwsh, or under the .NET tool install (where this process is
 # the dotnet host) that dotnet running $PSHOME/pwsh.dll; never the process image alone.
 $pwshCommand = if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -in 'pwsh', 'powershell') {
@@ -245,6 +250,20 @@ function Measure-FileHashOneLiner([string] $Workload, [string] $Directory, [int]
     $speedup = $serial.Median / $pool.Median
     $label = if ($PoolWarmup -eq 1) { 'Invoke-PoolMap (default pool)' } else { "Invoke-PoolMap (default pool, $PoolWarmup untimed runs)" }
     Add-Row $Workload $label $Count $pool.Median (Format-Ratio $speedup) ">= $($Target)x ForEach-Object" ($speedup -ge $Target)
+}
+
+# -FileCount files of 1-4 KB of random bytes (the same ones on every call) in a new temporary directory; its path.
+function New-SmallFiles {
+    $dir = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+    $tempDirs.Add($dir)
+    $null = New-Item -ItemType Directory -Path $dir
+    $random = [Random]::new(42)
+    for ($i = 0; $i -lt $FileCount; $i++) {
+        $bytes = [byte[]]::new($random.Next(1024, 4097))
+        $random.NextBytes($bytes)
+        [IO.File]::WriteAllBytes((Join-Path $dir ('file{0:D5}.bin' -f $i)), $bytes)
+    }
+    $dir
 }
 
 function Remove-DefaultPool {
@@ -444,14 +463,7 @@ try {
 
     # ----------------------------------------------------------------------------------------------- d: one-liner
     if ('OneLiner' -in $Workload) {
-        $tempDir = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
-        $null = New-Item -ItemType Directory -Path $tempDir
-        $random = [Random]::new(42)
-        for ($i = 0; $i -lt $FileCount; $i++) {
-            $bytes = [byte[]]::new($random.Next(1024, 4097))
-            $random.NextBytes($bytes)
-            [IO.File]::WriteAllBytes((Join-Path $tempDir ('file{0:D5}.bin' -f $i)), $bytes)
-        }
+        $tempDir = New-SmallFiles
         Write-Host "`nd) Get-ChildItem <$FileCount files of 1-4 KB> | ... { (Get-FileHash `$_.FullName).Hash }"
         Measure-FileHashOneLiner 'd one-liner' $tempDir $FileCount 1.5
     }
@@ -507,11 +519,33 @@ try {
             }
         }
     }
+
+    # ------------------------------------------------------------------------------------------------- g: one-shot
+    if ('OneShot' -in $Workload) {
+        $oneShotDir = if ($tempDir) { $tempDir } else { New-SmallFiles }
+        Write-Host "`ng) the one-liner of d as a whole script: a new '$(($pwshCommand | Split-Path -Leaf) -join ' ') -NoProfile' per run"
+        $listing = "Get-ChildItem -LiteralPath '$($oneShotDir.Replace("'", "''"))' -File"
+        $scripts = [ordered]@{
+            'ForEach-Object' = "($listing | ForEach-Object { (Get-FileHash `$_.FullName).Hash }).Count"
+            'Invoke-PoolMap' = "Import-Module -Name '$($modulePathText.Replace("'", "''"))'; ($listing | Invoke-PoolMap { (Get-FileHash `$_.FullName).Hash }).Count"
+        }
+        $oneShot = @{}
+        foreach ($name in $scripts.Keys) {
+            $script = $scripts[$name]
+            $oneShot[$name] = Measure-Contender $name {
+                $out = & $pwshCommand[0] @($pwshCommand | Select-Object -Skip 1) -NoProfile -NonInteractive -c $script
+                if ($LASTEXITCODE -ne 0) { throw "pwsh exited with $LASTEXITCODE" }
+                $out
+            } { param($r) Assert-Equal @("$FileCount") @("$r") $name }
+        }
+        Add-Row 'g one-shot' 'ForEach-Object, new process' $FileCount $oneShot['ForEach-Object'].Median '1.00x (baseline)' '' $null
+        Add-Row 'g one-shot' 'Invoke-PoolMap, new process' $FileCount $oneShot['Invoke-PoolMap'].Median (Format-Ratio ($oneShot['ForEach-Object'].Median / $oneShot['Invoke-PoolMap'].Median)) '' $null
+    }
 }
 finally {
     foreach ($p in $benchPools) { Remove-ProcessPool -Pool $p -Force -ErrorAction SilentlyContinue }
     Remove-DefaultPool
-    foreach ($dir in @($tempDir) + $tempDirs) {
+    foreach ($dir in $tempDirs) {
         if ($dir -and (Test-Path -LiteralPath $dir)) { Remove-Item -LiteralPath $dir -Recurse -Force }
     }
 }
@@ -526,7 +560,7 @@ foreach ($row in $rows) {
 }
 Write-Host ''
 if (Get-LoadText) { Write-Host "At the end: $(Get-LoadText)" }
-Write-Host 'Ratios: a) throughput vs ForEach-Object -Parallel (jobs per item); b, d, e) speedup vs the serial pipeline; c) time vs one pwsh start; f) peak growth of resident memory.'
+Write-Host 'Ratios: a) throughput vs ForEach-Object -Parallel (jobs per item); b, d, e, g) speedup vs the serial pipeline; c) time vs one pwsh start; f) peak growth of resident memory.'
 $lines | ForEach-Object { Write-Host $_ }
 if ($MarkdownPath) { Set-Content -LiteralPath $MarkdownPath -Value $lines -Encoding utf8 }
 if ($PassThru) { $rows }

@@ -48,6 +48,10 @@ namespace ProcessPool.Commands.Worker
         /// PGO every hot method is compiled three times (quick, instrumented, optimized) instead of twice; measured on
         /// the one-liner, the workers' compilation thread burnt 1.0-1.7 s per 2,000 items for the first ~6,000 items
         /// with PGO and under 0.1 s after the first 2,000 without, at the same steady cost per item.
+        /// Call counting from the first call (<c>TC_CallCountingDelayMs=0</c>, as the .NET worker has) is left out on
+        /// purpose: the one-liner's workers then reach their steady speed after two runs instead of about eight, but
+        /// they also compile PowerShell's own start-up for good, and a script that runs the one-liner once in a new
+        /// process took 6.0 s instead of 4.1 s (bench/pwsh/README.md).
         /// </summary>
         internal static readonly IReadOnlyDictionary<string, string> RuntimeSettings = new Dictionary<string, string>
         {
