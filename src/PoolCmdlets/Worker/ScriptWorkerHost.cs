@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.IO;
+using System.Runtime.CompilerServices;
 using System.Text;
 using ProcessPool.Engine;
 using ProcessPool.Engine.Methods;
@@ -11,7 +12,7 @@ namespace ProcessPool.Commands.Worker
 {
     /// <summary>
     /// Entry point of a PowerShell worker process: the pool starts the caller's own PowerShell executable with
-    /// <c>-NoProfile -NonInteractive</c> and a command that imports this assembly and calls <see cref="Run"/>, which
+    /// <c>-NoProfile -NonInteractive</c> and a command that loads this assembly and calls <see cref="Run"/>, which
     /// claims stdio for the protocol and serves script blocks and static methods until the pool shuts it down.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -20,18 +21,32 @@ namespace ProcessPool.Commands.Worker
         /// <summary>Payload kind of script blocks.</summary>
         public const string ScriptKind = "script";
 
-        /// <summary>Runs the worker loop; returns the process exit code.</summary>
+        /// <summary>
+        /// Runs the worker loop; returns the process exit code. The worker's PowerShell loaded this assembly without
+        /// importing it as a module (the items' runspace imports the module), so the module's dependency resolution is
+        /// installed here, before <see cref="Serve"/> touches a type that may need it.
+        /// </summary>
+        public static int Run()
+        {
+            DependencyResolver.Install();
+            return Serve();
+        }
 
-        public static int Run() => WorkerMain.Run(new Dictionary<string, Func<IPayloadRunner>>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int Serve() => WorkerMain.Run(new Dictionary<string, Func<IPayloadRunner>>
         {
             [ScriptKind] = () => new ScriptRunner(),
             [WorkerMain.MethodKind] = () => new MethodRunner(),
         });
 
-        /// <summary>How to start a worker: <paramref name="powerShell"/> (pwsh or powershell.exe, with any arguments it needs first) loading <paramref name="moduleAssembly"/>.</summary>
+        /// <summary>
+        /// How to start a worker: <paramref name="powerShell"/> (pwsh or powershell.exe, with any arguments it needs
+        /// first) loading <paramref name="moduleAssembly"/>. The assembly is loaded, not imported: an import into the
+        /// host's runspace, which never runs an item, cost 40-80 ms of every worker start.
+        /// </summary>
         internal static WorkerLaunch Launch(WorkerLaunch powerShell, string moduleAssembly)
         {
-            string command = $"Import-Module -Name '{moduleAssembly.Replace("'", "''")}'; exit [{typeof(ScriptWorkerHost).FullName}]::Run()";
+            string command = $"$null = [System.Reflection.Assembly]::LoadFrom('{moduleAssembly.Replace("'", "''")}'); exit [{typeof(ScriptWorkerHost).FullName}]::Run()";
             var launch = new WorkerLaunch(powerShell.FileName, powerShell.Arguments);
             if (PowerShellHome(powerShell) is string home) WorkerLogSettings.AddTo(launch, home);
             foreach (string argument in new[] { "-NoProfile", "-NonInteractive", "-NoLogo", "-EncodedCommand", Convert.ToBase64String(Encoding.Unicode.GetBytes(command)) })
