@@ -42,7 +42,7 @@ namespace ProcessPool.Commands.Worker
         /// <summary>
         /// How to start a worker: <paramref name="powerShell"/> (pwsh or powershell.exe, with any arguments it needs
         /// first) loading <paramref name="moduleAssembly"/>. The assembly is loaded, not imported: an import into the
-        /// host's runspace, which never runs an item, cost 40-80 ms of every worker start.
+        /// host's runspace, which never runs an item, was a second import of the module in every worker start.
         /// </summary>
         internal static WorkerLaunch Launch(WorkerLaunch powerShell, string moduleAssembly)
         {
