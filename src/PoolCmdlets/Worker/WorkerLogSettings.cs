@@ -52,10 +52,11 @@ namespace ProcessPool.Commands.Worker
                 string? adjusted = Adjust(File.Exists(config) ? File.ReadAllText(config) : null);
                 if (adjusted == null) return;
                 byte[] bytes = Encoding.UTF8.GetBytes(adjusted);
-                string file = Store(bytes);
+                string file = PathFor(bytes);
+                Store(file, bytes);
                 launch.Arguments.Add("-SettingsFile");
                 launch.Arguments.Add(file);
-                launch.BeforeStart = () => { try { Store(bytes); } catch (Exception) { /* the start reports it */ } };
+                launch.BeforeStart = () => { try { Store(file, bytes); } catch (Exception) { /* the start reports it */ } };
             }
             catch (Exception)
             {
@@ -110,18 +111,19 @@ namespace ProcessPool.Commands.Worker
         private static string? KeyOf(JsonObject settings, string name) =>
             settings.Select(pair => pair.Key).FirstOrDefault(key => key.Equals(name, StringComparison.OrdinalIgnoreCase));
 
-        /// <summary>
-        /// Writes the file once per content (named by its hash, so an existing file with the name is this content)
-        /// under the module's cache directory, written aside and then renamed, so a worker never reads half of it.
-        /// </summary>
-        private static string Store(byte[] bytes)
+        /// <summary>Where the file of this content lives: under the module's cache directory, named by its hash, so an existing file with the name is this content.</summary>
+        private static string PathFor(byte[] bytes)
         {
             string name;
             using (var sha = SHA256.Create()) name = "powershell.config." + ShippedFile.ToHex(sha.ComputeHash(bytes)).Substring(0, 16) + ".json";
-            string dir = Path.GetFullPath(Path.Combine(FileCache.ModuleCache(), "settings"));
-            string file = Path.Combine(dir, name);
-            if (File.Exists(file)) return file;
-            Directory.CreateDirectory(dir);
+            return Path.Combine(Path.GetFullPath(Path.Combine(FileCache.ModuleCache(), "settings")), name);
+        }
+
+        /// <summary>Writes <paramref name="file"/> unless it exists, aside and then renamed, so a worker never reads half of it.</summary>
+        private static void Store(string file, byte[] bytes)
+        {
+            if (File.Exists(file)) return;
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             string aside = file + "." + Guid.NewGuid().ToString("N");
             try
             {
@@ -136,7 +138,6 @@ namespace ProcessPool.Commands.Worker
             {
                 if (File.Exists(aside)) File.Delete(aside);
             }
-            return file;
         }
     }
 }
