@@ -182,6 +182,24 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void StartMap_BoundReached_FeederRefillsOnceAnEighthIsFree()
+        {
+            using var map = _pool.StartMap(Method("Double", o => { o.MaxItemsInFlight = 64; o.ChunkSize = 4; }), Encode(Enumerable.Range(0, 10_000)));
+            Assert.True(Eventually(() => map.GetProgress().Completed == 64));
+            Assert.Equal(64, map.GetProgress().Submitted);
+            // Seven results taken free seven slots: less than an eighth of 64, so the feeder goes on waiting.
+            for (int i = 0; i < 7; i++) Assert.True(map.TryTake(out _));
+            Thread.Sleep(300);
+            Assert.Equal(64, map.GetProgress().Submitted);
+            // The eighth frees the room it waits for: it must wake and fill it (a lost wake-up would stall the map here).
+            Assert.True(map.TryTake(out _));
+            Assert.True(Eventually(() => map.GetProgress().Submitted == 72));
+            var rest = new List<int>();
+            foreach (var result in map.GetResults()) rest.Add(Decode<int>(result));
+            Assert.Equal(Enumerable.Range(8, 10_000 - 8).Select(i => 2 * i), rest);
+        }
+
+        [Fact]
         public void StartMap_AsyncHandle_CountsWaitsAndTakes()
         {
             using var map = _pool.StartMap(Method("ThrowIfNegative"), Encode(new[] { 1, -1, 2, -2, 3 }));

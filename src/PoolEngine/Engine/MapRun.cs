@@ -68,6 +68,9 @@ namespace ProcessPool.Engine
         private bool _released;
         private Exception? _fault;
         private int _waiters;
+        /// <summary>Waiters in <see cref="SubmitBatch"/>, which only room can wake, and the room they wait for.</summary>
+        private int _roomWaiters;
+        private long _roomWanted;
 
         internal MapRun(WorkerPool pool, int id, MapOptions options, int workers, int? maxTasksPerWorker)
         {
@@ -152,7 +155,7 @@ namespace ProcessPool.Engine
                 lock (_sync)
                 {
                     if (_inputComplete) throw new InvalidOperationException("Input was already completed.");
-                    WaitLocked(HasRoomOrStoppedLocked, Timeout.InfiniteTimeSpan, cancellationToken);
+                    WaitForRoomLocked(Math.Min(items.Count - next, RefillRoom), cancellationToken);
                     ThrowIfStoppedLocked();
                     while (next < items.Count && _submitted - _lowWater < Capacity)
                     {
@@ -173,6 +176,21 @@ namespace ProcessPool.Engine
         {
             if (item.Length > _pool.MaxItemBytes)
                 throw new ArgumentException($"The item is {item.Length} bytes once serialized; a worker accepts items of at most {_pool.MaxItemBytes} bytes.", nameof(item));
+        }
+
+        /// <summary>
+        /// A feeder waits until room for this many items (or the rest of its batch) is free, not for each slot: with
+        /// the bound reached, waking it per taken result cost a thread switch per item.
+        /// </summary>
+        private int RefillRoom => Math.Max(1, Capacity / 8);
+
+        private void WaitForRoomLocked(int wanted, CancellationToken cancellationToken)
+        {
+            Debug.Assert(Monitor.IsEntered(_sync));
+            _roomWaiters++;
+            _roomWanted = wanted;
+            try { WaitLocked(() => _stopped || Capacity - (_submitted - _lowWater) >= wanted, Timeout.InfiniteTimeSpan, cancellationToken); }
+            finally { _roomWaiters--; }
         }
 
         private bool HasRoomOrStoppedLocked()
@@ -583,7 +601,8 @@ namespace ProcessPool.Engine
                 _slots[_lowWater & _mask].State = Empty;
                 _lowWater++;
             }
-            PulseLocked();
+            // A take frees room, which only a waiting feeder wants: wake it when its room is there, anyone else as before.
+            if (_waiters > _roomWaiters || Capacity - (_submitted - _lowWater) >= _roomWanted) PulseLocked();
             return true;
         }
 
