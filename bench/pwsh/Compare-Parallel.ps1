@@ -11,14 +11,15 @@
                     reported per item. Target: Invoke-PoolMap >= 50x the throughput of ForEach-Object -Parallel
                     (<= ~33 us an item end to end).
       b  cpu        200 items of ~30 ms CPU each (a SHA-256 loop calibrated on this machine), 2 workers. Also the
-                    machine's ceiling in the same run: two independent serial PowerShell processes at once, each doing
-                    half the serial work; the pool's speedup is reported as a fraction of theirs.
+                    machine's ceiling in the same run: two independent serial PowerShell processes, warmed up, told to
+                    go at once, each doing half the serial work; the pool's speedup is reported as a fraction of theirs.
                     Target: Invoke-PoolMap >= 95% of the ceiling.
       c  cold       a cold default pool's first result (1 | Invoke-PoolMap { $_ } right after the default pool was
                     removed) vs one '<this pwsh> -NoProfile -c 1'; a cold one-worker default pool for reference.
                     Target: <= 1.3x one pwsh start.
       d  one-liner  Get-ChildItem <2,000 small files> | Invoke-PoolMap { (Get-FileHash $_.FullName).Hash } vs the same
-                    pipeline with ForEach-Object and ForEach-Object -Parallel. Target: >= 1.5x ForEach-Object.
+                    pipeline with ForEach-Object and ForEach-Object -Parallel, and the ceiling as in b (the files split
+                    between warm serial processes). Target: >= 1.5x ForEach-Object.
       e  big files  the same one-liner over 200 files of 4 MB. Target: >= 1.7x ForEach-Object.
       f  memory     1..2,000,000 | Invoke-PoolMap { $_ } | Measure-Object vs the same with ForEach-Object: peak growth
                     of this process's resident memory (VmHWM after resetting it, minus VmRSS before; Linux only).
@@ -197,6 +198,60 @@ function Measure-Contender {
     [pscustomobject]@{ Name = $Name; Median = $median; Seconds = $seconds }
 }
 
+# The machine's ceiling for a workload: one PowerShell process per share of the serial work, each warmed up on its
+# share ($Warmups runs of $Work, then a pause), then all told to go at the same moment, 1 + -Repeat times (the first
+# untimed, as for the contenders); a run lasts as long as its slowest process. The processes stay up between runs, as
+# warm as the serial contender's session: the ceiling is what the cores give independent processes, not start-up.
+function Measure-Ceiling([string] $Name, [scriptblock] $Work, [string[]] $Shares, [int] $Warmups) {
+    $child = {
+        param([scriptblock] $Work, [string] $Share, [int] $Warmups)
+        for ($i = 0; $i -lt $Warmups; $i++) { $null = & $Work $Share }
+        # The runtime compiles hot methods in the background only once no new method has run for 100 ms: an idle
+        # moment lets it finish, as the serial contender's long session has.
+        Start-Sleep -Seconds 2
+        [Console]::Out.WriteLine('ready')
+        while ($null -ne [Console]::In.ReadLine()) {
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $null = & $Work $Share
+            [Console]::Out.WriteLine($watch.Elapsed.TotalSeconds.ToString([Globalization.CultureInfo]::InvariantCulture))
+        }
+    }
+    $processes = foreach ($share in $Shares) {
+        $command = "& { $child } -Work { $Work } -Share '$($share.Replace("'", "''"))' -Warmups $Warmups"
+        $info = [Diagnostics.ProcessStartInfo]::new($pwshCommand[0])
+        foreach ($argument in @($pwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command)))) { $info.ArgumentList.Add($argument) }
+        $info.RedirectStandardInput = $true
+        $info.RedirectStandardOutput = $true
+        $info.UseShellExecute = $false
+        [Diagnostics.Process]::Start($info)
+    }
+    try {
+        foreach ($process in $processes) {
+            if ($process.StandardOutput.ReadLine() -ne 'ready') { throw 'A ceiling process ended before it was ready.' }
+        }
+        $seconds = foreach ($run in 0..$Repeat) {
+            foreach ($process in $processes) { $process.StandardInput.WriteLine('go'); $process.StandardInput.Flush() }
+            $slowest = 0.0
+            foreach ($process in $processes) {
+                $line = $process.StandardOutput.ReadLine()
+                if ($null -eq $line) { throw 'A ceiling process ended during a run.' }
+                $slowest = [math]::Max($slowest, [double]::Parse($line, [Globalization.CultureInfo]::InvariantCulture))
+            }
+            if ($run -gt 0) { $slowest }
+        }
+    }
+    finally {
+        foreach ($process in $processes) {
+            $process.StandardInput.Close() # end of input: the process's loop ends
+            if (-not $process.WaitForExit(10000)) { $process.Kill($true) }
+            $process.Dispose()
+        }
+    }
+    $median = Get-Median $seconds
+    Write-Host ('  {0,-34} median {1,10:N1} ms   runs: {2}' -f $Name, ($median * 1000), (($seconds | ForEach-Object { '{0:N0}' -f ($_ * 1000) }) -join ', '))
+    [pscustomobject]@{ Name = $Name; Median = $median; Seconds = $seconds }
+}
+
 function Assert-Equal($Expected, $Actual, [string] $What) {
     $e = @($Expected); $a = @($Actual)
     if ($e.Count -ne $a.Count) { throw "${What}: expected $($e.Count) results, got $($a.Count)." }
@@ -232,7 +287,8 @@ function Format-Ratio([double] $Value) {
 # Removes the default pool so the next Invoke-PoolMap without -Pool starts a new one, cold.
 # The README one-liner over the files of $Directory: ForEach-Object, ForEach-Object -Parallel and Invoke-PoolMap
 # (default pool), each checked against the serial hashes; the pool's row carries the target speedup.
-function Measure-FileHashOneLiner([string] $Workload, [string] $Directory, [int] $Count, [double] $Target) {
+# With -CeilingWarmups, also the machine's ceiling for it: the files split among $workers processes (Measure-Ceiling).
+function Measure-FileHashOneLiner([string] $Workload, [string] $Directory, [int] $Count, [double] $Target, [int] $CeilingWarmups) {
     $expected = Get-ChildItem -LiteralPath $Directory -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
     $serial = Measure-Contender 'ForEach-Object' {
         Get-ChildItem -LiteralPath $Directory -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
@@ -245,11 +301,27 @@ function Measure-FileHashOneLiner([string] $Workload, [string] $Directory, [int]
         for ($i = 0; $i -lt $PoolWarmup; $i++) { $null = & $poolRun }
     }
 
+    $ceilingSpeedup = $null
+    if ($CeilingWarmups) {
+        $sharesDir = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-shares-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+        $tempDirs.Add($sharesDir)
+        $shares = foreach ($w in 1..$workers) { (New-Item -ItemType Directory -Path (Join-Path $sharesDir $w)).FullName }
+        $files = @(Get-ChildItem -LiteralPath $Directory -File)
+        for ($i = 0; $i -lt $files.Count; $i++) { Copy-Item -LiteralPath $files[$i].FullName -Destination $shares[$i % $workers] }
+        $ceiling = Measure-Ceiling "ceiling: $workers serial processes" {
+            param($Share)
+            Get-ChildItem -LiteralPath $Share -File | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+        } $shares $CeilingWarmups
+        $ceilingSpeedup = $serial.Median / $ceiling.Median
+    }
+
     Add-Row $Workload 'ForEach-Object' $Count $serial.Median '1.00x (baseline)' '' $null
+    if ($ceilingSpeedup) { Add-Row $Workload "ceiling: $workers serial processes at once" $Count $ceiling.Median (Format-Ratio $ceilingSpeedup) '' $null }
     Add-Row $Workload "ForEach-Object -Parallel ($workers)" $Count $parallel.Median (Format-Ratio ($serial.Median / $parallel.Median)) '' $null
     $speedup = $serial.Median / $pool.Median
     $label = if ($PoolWarmup -eq 1) { 'Invoke-PoolMap (default pool)' } else { "Invoke-PoolMap (default pool, $PoolWarmup untimed runs)" }
-    Add-Row $Workload $label $Count $pool.Median (Format-Ratio $speedup) ">= $($Target)x ForEach-Object" ($speedup -ge $Target)
+    $ratio = if ($ceilingSpeedup) { '{0} ({1:P0} of the ceiling)' -f (Format-Ratio $speedup), ($speedup / $ceilingSpeedup) } else { Format-Ratio $speedup }
+    Add-Row $Workload $label $Count $pool.Median $ratio ">= $($Target)x ForEach-Object" ($speedup -ge $Target)
 }
 
 # -FileCount files of 1-4 KB of random bytes (the same ones on every call) in a new temporary directory; its path.
@@ -374,61 +446,15 @@ try {
             }
         } { param($r) Assert-Equal $items $r 'Invoke-PoolMap' }
 
-        # The machine's ceiling: $CpuWorkers independent PowerShell processes, each running its share of the serial
-        # loop at the same moment, no pool. Each starts, warms up, says so with a file and waits for the go file, so
-        # the loops overlap however long the starts take on a loaded machine.
-        # The same loop as the serial contender: the same block, called once per item, warmed up first (PowerShell
-        # compiles a block after it has run a number of times; one long call would stay interpreted).
-        $ceilingScript = {
-            param($Rounds, $Count, $Ready, $Go)
-            $work = {
-                param($n)
-                $sha = [Security.Cryptography.SHA256]::Create()
-                $buffer = [byte[]]::new(65536)
-                for ($i = 0; $i -lt $n; $i++) { $null = $sha.ComputeHash($buffer) }
-                $sha.Dispose()
-            }
-            foreach ($warm in 1..50) { & $work 2 }
-            [IO.File]::WriteAllText($Ready, '')
-            while (-not [IO.File]::Exists($Go)) { Start-Sleep -Milliseconds 1 }
-            $watch = [Diagnostics.Stopwatch]::StartNew()
-            foreach ($x in 1..$Count) { & $work $Rounds; $null = $x }
-            $watch.Elapsed.TotalSeconds.ToString([Globalization.CultureInfo]::InvariantCulture)
-        }
+        # The same loop as the serial contender: the same block, called once per item (PowerShell compiles a block after
+        # it has run a number of times; one long call would stay interpreted).
         $share = [int][math]::Ceiling($CpuCount / $CpuWorkers)
-        $ceilingSeconds = foreach ($run in 0..$Repeat) {
-            $signals = Join-Path ([IO.Path]::GetTempPath()) ("pp-bench-ceiling-" + [Guid]::NewGuid().ToString('N').Substring(0, 8))
-            $null = New-Item -ItemType Directory -Path $signals
-            $go = Join-Path $signals 'go'
-            $children = foreach ($w in 1..$CpuWorkers) {
-                $ready = Join-Path $signals "ready$w"
-                $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $ceilingScript } $rounds $share '$ready' '$go'"))
-                $info = [Diagnostics.ProcessStartInfo]::new($pwshCommand[0])
-                foreach ($argument in @($pwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) { $info.ArgumentList.Add($argument) }
-                $info.RedirectStandardOutput = $true
-                $info.UseShellExecute = $false
-                [Diagnostics.Process]::Start($info)
-            }
-            while (@(Get-ChildItem -LiteralPath $signals -Filter 'ready*').Count -lt $CpuWorkers) {
-                if (@($children | Where-Object HasExited).Count -gt 0) { throw 'A ceiling process ended before it was ready.' }
-                Start-Sleep -Milliseconds 10
-            }
-            [IO.File]::WriteAllText($go, '')
-            $times = foreach ($child in $children) {
-                $text = $child.StandardOutput.ReadToEnd().Trim()
-                $child.WaitForExit(); $child.Dispose()
-                [double]::Parse($text, [Globalization.CultureInfo]::InvariantCulture)
-            }
-            Remove-Item -LiteralPath $signals -Recurse -Force
-            ($times | Measure-Object -Maximum).Maximum
-        }
-        $ceilingSeconds = @($ceilingSeconds | Select-Object -Skip 1) # the first run is the untimed warm-up, as for the others
-        $ceilingMedian = Get-Median $ceilingSeconds
-        Write-Host ('  {0,-34} median {1,10:N1} ms   runs: {2}' -f "ceiling: $CpuWorkers serial processes", ($ceilingMedian * 1000), (($ceilingSeconds | ForEach-Object { '{0:N0}' -f ($_ * 1000) }) -join ', '))
+        $ceilingWork = [scriptblock]::Create("param(`$Count) `$work = { $work }; foreach (`$x in 1..[int]`$Count) { & `$work $rounds; `$null = `$x }")
+        $ceiling = Measure-Ceiling "ceiling: $CpuWorkers serial processes" $ceilingWork (@("$share") * $CpuWorkers) 1
 
         Add-Row 'b cpu' 'foreach' $CpuCount $serial.Median '1.00x (baseline)' '' $null
-        $ceilingSpeedup = $serial.Median / $ceilingMedian
-        Add-Row 'b cpu' "ceiling: $CpuWorkers serial processes at once" $CpuCount $ceilingMedian (Format-Ratio $ceilingSpeedup) '' $null
+        $ceilingSpeedup = $serial.Median / $ceiling.Median
+        Add-Row 'b cpu' "ceiling: $CpuWorkers serial processes at once" $CpuCount $ceiling.Median (Format-Ratio $ceilingSpeedup) '' $null
         $parallelSpeedup = $serial.Median / $parallel.Median
         Add-Row 'b cpu' "ForEach-Object -Parallel ($CpuWorkers)" $CpuCount $parallel.Median (Format-Ratio $parallelSpeedup) '' $null
         $speedup = $serial.Median / $pool.Median
@@ -465,7 +491,8 @@ try {
     if ('OneLiner' -in $Workload) {
         $tempDir = New-SmallFiles
         Write-Host "`nd) Get-ChildItem <$FileCount files of 1-4 KB> | ... { (Get-FileHash `$_.FullName).Hash }"
-        Measure-FileHashOneLiner 'd one-liner' $tempDir $FileCount 1.5
+        # The ceiling's processes warm up over about as many files as the serial contender's session has hashed by its median run.
+        Measure-FileHashOneLiner 'd one-liner' $tempDir $FileCount 1.5 -CeilingWarmups 8
     }
 
     # --------------------------------------------------------------------------------------------- e: big files
