@@ -157,7 +157,7 @@ namespace ProcessPool.Engine
                     if (_inputComplete) throw new InvalidOperationException("Input was already completed.");
                     WaitForRoomLocked(Math.Min(items.Count - next, RefillRoom), cancellationToken);
                     ThrowIfStoppedLocked();
-                    while (next < items.Count && _submitted - _lowWater < Capacity)
+                    while (next < items.Count && FreeSlotsLocked > 0)
                     {
                         var item = items[next++];
                         CheckSize(item);
@@ -189,15 +189,18 @@ namespace ProcessPool.Engine
             Debug.Assert(Monitor.IsEntered(_sync));
             _roomWaiters++;
             _roomWanted = wanted;
-            try { WaitLocked(() => _stopped || Capacity - (_submitted - _lowWater) >= wanted, Timeout.InfiniteTimeSpan, cancellationToken); }
+            try { WaitLocked(() => _stopped || FreeSlotsLocked >= wanted, Timeout.InfiniteTimeSpan, cancellationToken); }
             finally { _roomWaiters--; }
         }
 
         private bool HasRoomOrStoppedLocked()
         {
             Debug.Assert(Monitor.IsEntered(_sync));
-            return _stopped || _submitted - _lowWater < Capacity;
+            return _stopped || FreeSlotsLocked > 0;
         }
+
+        /// <summary>Items that may still be submitted before the bound is reached.</summary>
+        private long FreeSlotsLocked => Capacity - (_submitted - _lowWater);
 
         /// <summary>Says no more items will come; results then end after the last one.</summary>
         public void CompleteInput()
@@ -240,7 +243,7 @@ namespace ProcessPool.Engine
         /// <summary>Blocks until a result can be taken, the bound has room for another item, or the map finished; false on timeout. Lets a single thread both feed and drain.</summary>
         public bool WaitForRoomOrResult(TimeSpan timeout, CancellationToken cancellationToken = default)
         {
-            lock (_sync) return WaitLocked(() => CanTakeLocked() || FinishedLocked() || _stopped || _submitted - _lowWater < Capacity, timeout, cancellationToken);
+            lock (_sync) return WaitLocked(() => CanTakeLocked() || FinishedLocked() || HasRoomOrStoppedLocked(), timeout, cancellationToken);
         }
 
         /// <summary>
@@ -602,7 +605,7 @@ namespace ProcessPool.Engine
                 _lowWater++;
             }
             // A take frees room, which only a waiting feeder wants: wake it when its room is there, anyone else as before.
-            if (_waiters > _roomWaiters || Capacity - (_submitted - _lowWater) >= _roomWanted) PulseLocked();
+            if (_waiters > _roomWaiters || FreeSlotsLocked >= _roomWanted) PulseLocked();
             return true;
         }
 
