@@ -178,6 +178,13 @@ function Get-Median([double[]] $Values) {
     return ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2
 }
 
+# Prints a contender's median and runs; returns them.
+function Write-Timing([string] $Name, [double[]] $Seconds) {
+    $median = Get-Median $Seconds
+    Write-Host ('  {0,-34} median {1,10:N1} ms   runs: {2}' -f $Name, ($median * 1000), (($Seconds | ForEach-Object { '{0:N0}' -f ($_ * 1000) }) -join ', '))
+    [pscustomobject]@{ Name = $Name; Median = $median; Seconds = $Seconds }
+}
+
 # Runs $Warmup (default: $Action) once untimed (JIT, caches, warm workers), then $Action -Repeat times timed.
 # $Action returns its results; $Check throws when they are wrong. Returns the median in seconds and every timing.
 function Measure-Contender {
@@ -193,9 +200,7 @@ function Measure-Contender {
         if ($Check) { & $Check $result }
         $watch.Elapsed.TotalSeconds
     }
-    $median = Get-Median $seconds
-    Write-Host ('  {0,-34} median {1,10:N1} ms   runs: {2}' -f $Name, ($median * 1000), (($seconds | ForEach-Object { '{0:N0}' -f ($_ * 1000) }) -join ', '))
-    [pscustomobject]@{ Name = $Name; Median = $median; Seconds = $seconds }
+    Write-Timing $Name $seconds
 }
 
 # The machine's ceiling for a workload: one PowerShell process per share of the serial work, each warmed up on its
@@ -247,9 +252,7 @@ function Measure-Ceiling([string] $Name, [scriptblock] $Work, [string[]] $Shares
             $process.Dispose()
         }
     }
-    $median = Get-Median $seconds
-    Write-Host ('  {0,-34} median {1,10:N1} ms   runs: {2}' -f $Name, ($median * 1000), (($seconds | ForEach-Object { '{0:N0}' -f ($_ * 1000) }) -join ', '))
-    [pscustomobject]@{ Name = $Name; Median = $median; Seconds = $seconds }
+    Write-Timing $Name $seconds
 }
 
 function Assert-Equal($Expected, $Actual, [string] $What) {
