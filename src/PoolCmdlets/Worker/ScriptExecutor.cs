@@ -24,7 +24,8 @@ namespace ProcessPool.Commands.Worker
         private readonly ScriptRunner _runner;
         private readonly ChunkContext _context;
         private readonly PowerShell _ps;
-        private readonly PSDataCollection<PSObject> _input = new PSDataCollection<PSObject>();
+        /// <summary>Invoke-Command itself, not whatever a map's setup may have named so.</summary>
+        private static readonly CmdletInfo InvokeCommand = new CmdletInfo("Invoke-Command", typeof(Microsoft.PowerShell.Commands.InvokeCommandCommand));
         /// <summary>Of object, not PSObject: PowerShell then hands over what the script wrote, unwrapped, so the codec's fast path needs no member lookup.</summary>
         private readonly PSDataCollection<object> _output = new PSDataCollection<object>();
         private readonly string? _location;
@@ -39,15 +40,17 @@ namespace ProcessPool.Commands.Worker
             _environment = runner.ProcessState.ForMap(payload.Environment);
             var ast = Parse(payload.Script);
             _context = new ChunkContext(runner.Bind(payload.Script), payload.ArgumentList, payload.UsingValues, runner.Runspace.SessionStateProxy.PSVariable);
-            _input.Complete();
 
             _ps = PowerShell.Create();
             _ps.Runspace = runner.Runspace;
-            // A trampoline: text given to AddScript is interpreted on every call, a bound script block is compiled once.
-            // It names nothing: its $args is hidden from the user's block by the block's own $args.
-            _ps.AddScript("& $args[0] $args[1]", useLocalScope: true)
-               .AddArgument(runner.Bind(Driver(payload, NeedsPipeline(ast))))
-               .AddArgument(_context);
+            // The driver runs as Invoke-Command's block, in a scope of its own as `& $driver $context` would. Not as a
+            // script text such as `& $args[0] $args[1]`: PowerShell parses and compiles a script command's text anew on
+            // every Invoke, i.e. per chunk, which cost ~65 µs a chunk and kept hundreds of its parser's and compiler's
+            // methods hot enough for every worker's runtime to recompile them. Invoked without input, or Invoke-Command
+            // would first try to make the driver a steppable pipeline.
+            _ps.AddCommand(InvokeCommand)
+               .AddParameter("ScriptBlock", runner.Bind(Driver(payload, NeedsPipeline(ast))))
+               .AddParameter("ArgumentList", new object[] { _context });
 
             _output.DataAdded += (_, e) => _context.Emit(RecordKind.Output, PSCodec.Encode(_output[e.Index], _depth));
             var streams = _ps.Streams;
@@ -116,7 +119,7 @@ namespace ProcessPool.Commands.Worker
                 {
                     try
                     {
-                        _ps.Invoke(_input, _output, null);
+                        _ps.Invoke(null, _output, null);
                     }
                     catch (Exception error) when (_context.InItem)
                     {
