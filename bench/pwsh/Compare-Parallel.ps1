@@ -287,7 +287,6 @@ function Format-Ratio([double] $Value) {
     '{0:N2}x' -f $Value
 }
 
-# Removes the default pool so the next Invoke-PoolMap without -Pool starts a new one, cold.
 # The README one-liner over the files of $Directory: ForEach-Object, ForEach-Object -Parallel and Invoke-PoolMap
 # (default pool), each checked against the serial hashes; the pool's row carries the target speedup.
 # With -CeilingWarmups, also the machine's ceiling for it: the files split among $workers processes (Measure-Ceiling).
@@ -341,6 +340,7 @@ function New-SmallFiles {
     $dir
 }
 
+# Removes the default pool so the next Invoke-PoolMap without -Pool starts a new one, cold.
 function Remove-DefaultPool {
     Get-ProcessPool | Where-Object IsDefault | Remove-ProcessPool -Force
 }
