@@ -226,6 +226,8 @@ function Measure-Ceiling([string] $Name, [scriptblock] $Work, [string[]] $Shares
         $info = [Diagnostics.ProcessStartInfo]::new($pwshCommand[0])
         foreach ($argument in @($pwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command)))) { $info.ArgumentList.Add($argument) }
         $info.RedirectStandardInput = $true
+        # The processes end together: none rewrites PowerShell's shared start-up profile (PowerShell/PowerShell#26528).
+        $info.Environment['DOTNET_MultiCoreJitNoProfileGather'] = '1'
         $info.RedirectStandardOutput = $true
         $info.UseShellExecute = $false
         [Diagnostics.Process]::Start($info)

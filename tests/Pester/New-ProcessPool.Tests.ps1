@@ -76,6 +76,31 @@ Describe 'New-ProcessPool' {
             }
         }
 
+        It 'starts workers that read PowerShell''s startup profile but never write it' -Skip:$IsWindows {
+            # PowerShell rewrites its shared startup profile (StartupProfileData-NonInteractive in its cache folder) when
+            # it exits, in thousands of small writes to the same file: workers that end together interleave them, and
+            # every later non-interactive PowerShell start can then crash on the file (PowerShell/PowerShell#26528).
+            $saved = $env:XDG_CACHE_HOME, $env:DOTNET_MultiCoreJitNoProfileGather, $env:COMPlus_MultiCoreJitNoProfileGather, $env:DOTNET_MultiCoreJitMinNumCpus
+            $cache = Join-Path $TestDrive 'startup-profile'
+            $profiles = New-Item -ItemType Directory -Path (Join-Path $cache 'powershell')
+            $env:XDG_CACHE_HOME = $cache # the workers' cache folder; this process chose its own when it started
+            Remove-Item Env:DOTNET_MultiCoreJitNoProfileGather, Env:COMPlus_MultiCoreJitNoProfileGather -ErrorAction SilentlyContinue
+            $env:DOTNET_MultiCoreJitMinNumCpus = '1' # the runtime keeps no profile on a single processor otherwise
+            $pool = $null
+            try {
+                $pool = New-ProcessPool -Size 2
+                1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Get-ChildItem -LiteralPath $PSHOME | Out-Null; $_ } | Should -Be (1..4)
+                $ids = $pool.GetAllStartedProcessIds()
+                Remove-ProcessPool -Pool $pool # not -Force: the workers exit on their own, as they would write the profile then
+                Wait-ProcessGone $ids | Should -BeNullOrEmpty
+                Get-ChildItem -LiteralPath $profiles.FullName -Filter 'StartupProfileData-*' | Should -BeNullOrEmpty
+            }
+            finally {
+                if ($pool) { Remove-TestPool $pool }
+                $env:XDG_CACHE_HOME, $env:DOTNET_MultiCoreJitNoProfileGather, $env:COMPlus_MultiCoreJitNoProfileGather, $env:DOTNET_MultiCoreJitMinNumCpus = $saved
+            }
+        }
+
         It 'starts workers on Linux with a settings file that leaves out the command events nobody receives, and writes it again if it goes' -Skip:(-not (Test-Path -LiteralPath /proc/self/cmdline) -or ((Test-Path -LiteralPath "$PSHOME/powershell.config.json") -and (Get-Content -LiteralPath "$PSHOME/powershell.config.json" -Raw) -match 'Analytic')) {
             $saved = $env:XDG_CACHE_HOME
             $env:XDG_CACHE_HOME = Join-Path $TestDrive 'cache'

@@ -67,10 +67,15 @@ namespace ProcessPool.Commands.Worker
         /// purpose: the one-liner's workers then reach their steady speed after two runs instead of about eight, but
         /// they also compile PowerShell's own start-up for good, and a script that runs the one-liner once in a new
         /// process took 6.0 s instead of 4.1 s (bench/pwsh/README.md).
+        /// A worker reads PowerShell's start-up profile (the methods to compile ahead, StartupProfileData-NonInteractive
+        /// in its cache folder) but never records it: PowerShell rewrites that one file at every exit, in thousands of
+        /// small writes and without a lock on Linux and macOS, so workers ending together interleave them, and a
+        /// corrupted profile crashes every later non-interactive PowerShell start (PowerShell/PowerShell#26528).
         /// </summary>
         internal static readonly IReadOnlyDictionary<string, string> RuntimeSettings = new Dictionary<string, string>
         {
             ["DOTNET_TieredPGO"] = "0",
+            ["DOTNET_MultiCoreJitNoProfileGather"] = "1",
         };
 
         /// <summary>The folder of the worker's PowerShell 7 ($PSHOME), or null when it is not one (Windows PowerShell, a name on PATH that is a link).</summary>
