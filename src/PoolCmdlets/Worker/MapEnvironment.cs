@@ -21,7 +21,7 @@ namespace ProcessPool.Commands.Worker
         /// <summary>Set to 1 by the remote bootstrap: a worker on another host keeps its own environment (the caller's PATH or HOME mean nothing there).</summary>
         internal const string RemoteWorkerVariable = "PROCESSPOOL_REMOTE_WORKER";
 
-        private static readonly bool IsRemoteWorker = Environment.GetEnvironmentVariable(RemoteWorkerVariable) == "1";
+        internal static readonly bool IsRemoteWorker = Environment.GetEnvironmentVariable(RemoteWorkerVariable) == "1";
 
         private static readonly StringComparer NameComparer =
             RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;

@@ -32,12 +32,23 @@ namespace ProcessPool.Commands.Worker
             return Serve();
         }
 
+        /// <summary>
+        /// A remote worker on Linux or macOS ends without the runtime's shutdown, whose last act would be to rewrite
+        /// PowerShell's shared start-up profile (see <see cref="RuntimeSettings"/>): the remote user's shell starts it, so
+        /// it cannot be given <c>DOTNET_MultiCoreJitNoProfileGather</c> before it starts, as a local worker is.
+        /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static int Serve() => WorkerMain.Run(new Dictionary<string, Func<IPayloadRunner>>
+        private static int Serve()
         {
-            [ScriptKind] = () => new ScriptRunner(),
-            [WorkerMain.MethodKind] = () => new MethodRunner(),
-        });
+            Action<int>? exit = MapEnvironment.IsRemoteWorker && ImmediateExit.IsSupported ? ImmediateExit.Now : null;
+            int code = WorkerMain.Run(new Dictionary<string, Func<IPayloadRunner>>
+            {
+                [ScriptKind] = () => new ScriptRunner(),
+                [WorkerMain.MethodKind] = () => new MethodRunner(),
+            }, exit);
+            exit?.Invoke(code);
+            return code;
+        }
 
         /// <summary>
         /// How to start a worker: <paramref name="powerShell"/> (pwsh or powershell.exe, with any arguments it needs

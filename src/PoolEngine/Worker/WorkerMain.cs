@@ -13,13 +13,14 @@ namespace ProcessPool.Engine.Worker
         /// <summary>
         /// Runs the worker loop until the parent shuts it down or disappears; returns the process exit code. The worker
         /// first takes ownership of its process tree (<see cref="WorkerTree"/>), so whatever items start ends with it.
+        /// <paramref name="exit"/> ends the process when the parent is gone (by default <see cref="Environment.Exit(int)"/>).
         /// </summary>
-        public static int Run(IReadOnlyDictionary<string, Func<IPayloadRunner>> runners)
+        public static int Run(IReadOnlyDictionary<string, Func<IPayloadRunner>> runners, Action<int>? exit = null)
         {
             RuntimeSettings.Forget();
             WorkerTree.Own();
             var (input, output) = StdioGuard.Claim();
-            int code = new WorkerLoop(input, output, runners).Run();
+            int code = new WorkerLoop(input, output, runners, exit).Run();
             WorkerTree.KillDescendants();
             return code;
         }
