@@ -230,17 +230,27 @@ Describe 'New-ProcessPool with remote hosts' {
         }
 
         It 'ends remote workers without rewriting the host''s PowerShell start-up profile' -Skip:$IsWindows {
-            # Local workers get DOTNET_MultiCoreJitNoProfileGather in their environment; a remote one is started by the
-            # remote user's shell, so it ends without the runtime's shutdown, which would rewrite the shared profile.
+            # See ScriptWorkerHost.Serve: a remote worker ends without the runtime's shutdown, which would rewrite it.
             $quiet = Start-TestSshd $fixture
             $profiles = New-Item -ItemType Directory -Path (Join-Path $quiet.Dir 'cache/powershell') -Force
             $parameters = $ssh.Clone()
             $parameters.RemotePowerShell = "env DOTNET_MultiCoreJitMinNumCpus=1 $($fixture.RemotePowerShell)" # else no profile on a single processor
             $pool = New-ProcessPool -Name ('remote-mcj-' + [guid]::NewGuid().ToString('N').Substring(0, 6)) -HostName $quiet.HostName -WorkersPerHost 2 @parameters
+            $script:pools.Add($pool)
             1..20 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Get-ChildItem -LiteralPath $PSHOME | Out-Null; $_ } | Should -Be (1..20)
             Remove-ProcessPool -Pool $pool
             Wait-Until { @(Get-RemoteProcesses $quiet).Count -eq 0 } -TimeoutSeconds 20 | Should -BeTrue
             Get-ChildItem -LiteralPath $profiles.FullName -Filter 'StartupProfileData-*' | Should -BeNullOrEmpty
+
+            # A PowerShell that ends the usual way, with the same cache folder, does write it: the check above can fail.
+            $saved = $env:XDG_CACHE_HOME, $env:DOTNET_MultiCoreJitMinNumCpus
+            try {
+                $env:XDG_CACHE_HOME = Split-Path $profiles.FullName
+                $env:DOTNET_MultiCoreJitMinNumCpus = '1'
+                Invoke-PowerShell '-NoProfile', '-NonInteractive', '-Command', '1' | Should -Be 1
+            }
+            finally { $env:XDG_CACHE_HOME, $env:DOTNET_MultiCoreJitMinNumCpus = $saved }
+            Get-ChildItem -LiteralPath $profiles.FullName -Filter 'StartupProfileData-*' | Should -Not -BeNullOrEmpty
         }
     }
 

@@ -76,28 +76,35 @@ Describe 'New-ProcessPool' {
             }
         }
 
-        It 'starts workers that read PowerShell''s startup profile but never write it' -Skip:$IsWindows {
-            # PowerShell rewrites its shared startup profile (StartupProfileData-NonInteractive in its cache folder) when
-            # it exits, in thousands of small writes to the same file: workers that end together interleave them, and
-            # every later non-interactive PowerShell start can then crash on the file (PowerShell/PowerShell#26528).
-            $saved = $env:XDG_CACHE_HOME, $env:DOTNET_MultiCoreJitNoProfileGather, $env:COMPlus_MultiCoreJitNoProfileGather, $env:DOTNET_MultiCoreJitMinNumCpus
-            $cache = Join-Path $TestDrive 'startup-profile'
-            $profiles = New-Item -ItemType Directory -Path (Join-Path $cache 'powershell')
-            $env:XDG_CACHE_HOME = $cache # the workers' cache folder; this process chose its own when it started
-            Remove-Item Env:DOTNET_MultiCoreJitNoProfileGather, Env:COMPlus_MultiCoreJitNoProfileGather -ErrorAction SilentlyContinue
+        It 'starts workers that do not rewrite PowerShell''s start-up profile when they end, unless the caller says so' -Skip:$IsWindows {
+            # See ScriptWorkerHost.RuntimeSettings: workers ending together corrupted the shared profile.
+            $names = 'XDG_CACHE_HOME', 'DOTNET_MultiCoreJitNoProfileGather', 'COMPlus_MultiCoreJitNoProfileGather', 'DOTNET_MultiCoreJitMinNumCpus'
+            $saved = foreach ($name in $names) { [Environment]::GetEnvironmentVariable($name) }
+            $profiles = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'cache/powershell')
+            $env:XDG_CACHE_HOME = Split-Path $profiles.FullName # the workers' cache folder; this process chose its own at start
+            $env:DOTNET_MultiCoreJitNoProfileGather = $env:COMPlus_MultiCoreJitNoProfileGather = $null
             $env:DOTNET_MultiCoreJitMinNumCpus = '1' # the runtime keeps no profile on a single processor otherwise
-            $pool = $null
             try {
-                $pool = New-ProcessPool -Size 2
-                1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Get-ChildItem -LiteralPath $PSHOME | Out-Null; $_ } | Should -Be (1..4)
-                $ids = $pool.GetAllStartedProcessIds()
-                Remove-ProcessPool -Pool $pool # not -Force: the workers exit on their own, as they would write the profile then
-                Wait-ProcessGone $ids | Should -BeNullOrEmpty
+                function Invoke-AndRemovePool([hashtable] $Parameters) {
+                    $pool = New-ProcessPool -Size 2 @Parameters
+                    $script:pools.Add($pool)
+                    $seen = 1..4 | Invoke-PoolMap -Pool $pool -ChunkSize 1 { Get-ChildItem -LiteralPath $PSHOME | Out-Null; $global:settingSeen }
+                    $ids = $pool.GetAllStartedProcessIds()
+                    Remove-ProcessPool -Pool $pool # not -Force: the workers end on their own, as they would write the profile then
+                    Wait-ProcessGone $ids | Should -BeNullOrEmpty
+                    $seen
+                }
+                # The pool's setup runs in the worker's own environment: the setting is gone by then.
+                Invoke-AndRemovePool @{ InitializationScript = { $global:settingSeen = "[$env:DOTNET_MultiCoreJitNoProfileGather]" } } | Should -Be (@('[]') * 4)
                 Get-ChildItem -LiteralPath $profiles.FullName -Filter 'StartupProfileData-*' | Should -BeNullOrEmpty
+
+                # The caller's own value wins, and then the workers do write it: the check above can fail.
+                $env:DOTNET_MultiCoreJitNoProfileGather = '0'
+                $null = Invoke-AndRemovePool @{}
+                Get-ChildItem -LiteralPath $profiles.FullName -Filter 'StartupProfileData-*' | Should -Not -BeNullOrEmpty
             }
             finally {
-                if ($pool) { Remove-TestPool $pool }
-                $env:XDG_CACHE_HOME, $env:DOTNET_MultiCoreJitNoProfileGather, $env:COMPlus_MultiCoreJitNoProfileGather, $env:DOTNET_MultiCoreJitMinNumCpus = $saved
+                for ($i = 0; $i -lt $names.Count; $i++) { [Environment]::SetEnvironmentVariable($names[$i], $saved[$i]) }
             }
         }
 

@@ -42,6 +42,29 @@ namespace ProcessPool.Engine.Tests
         }
 
         [Fact]
+        public void Apply_ParentSetsTheOlderComPlusName_SettingLeftOut()
+        {
+            var launch = WorkerLaunch();
+            launch.RuntimeSettings["DOTNET_PROCESSPOOL_TEST_OLD_NAME"] = "1";
+            launch.RuntimeSettings["DOTNET_PROCESSPOOL_TEST_UNSET"] = "1";
+            Environment.SetEnvironmentVariable("COMPlus_PROCESSPOOL_TEST_OLD_NAME", "0");
+            try
+            {
+                var environment = new System.Collections.Generic.Dictionary<string, string?>();
+                ProcessPool.Engine.Worker.RuntimeSettings.Apply(launch, environment);
+                Assert.False(environment.ContainsKey("DOTNET_PROCESSPOOL_TEST_OLD_NAME"));
+                Assert.Equal("1", environment["DOTNET_PROCESSPOOL_TEST_UNSET"]);
+                var added = environment[ProcessPool.Engine.Worker.RuntimeSettings.Variable]!.Split(';');
+                Assert.Contains("DOTNET_PROCESSPOOL_TEST_UNSET", added);
+                Assert.DoesNotContain("DOTNET_PROCESSPOOL_TEST_OLD_NAME", added);
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable("COMPlus_PROCESSPOOL_TEST_OLD_NAME", null);
+            }
+        }
+
+        [Fact]
         public void ForDotnetWorker_HasTheChosenSettings()
         {
             var launch = ProcessPool.Engine.WorkerLaunch.ForDotnetWorker(WorkerDll);

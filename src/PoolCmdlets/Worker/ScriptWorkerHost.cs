@@ -63,8 +63,7 @@ namespace ProcessPool.Commands.Worker
             foreach (string argument in new[] { "-NoProfile", "-NonInteractive", "-NoLogo", "-EncodedCommand", Convert.ToBase64String(Encoding.Unicode.GetBytes(command)) })
                 launch.Arguments.Add(argument);
             foreach (var setting in powerShell.Environment) launch.Environment[setting.Key] = setting.Value;
-            foreach (var setting in RuntimeSettings)
-                if (!IsSet(setting.Key)) launch.Environment[setting.Key] = setting.Value;
+            foreach (var setting in RuntimeSettings) launch.RuntimeSettings[setting.Key] = setting.Value;
             return launch;
         }
 
@@ -98,10 +97,5 @@ namespace ProcessPool.Commands.Worker
             string? home = Path.GetDirectoryName(program);
             return home != null && File.Exists(Path.Combine(home, "pwsh.dll")) ? home : null;
         }
-
-        /// <summary>True when the caller's environment sets the runtime setting (under its DOTNET_ or its older COMPlus_ name).</summary>
-        private static bool IsSet(string name) =>
-            !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)) ||
-            !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("COMPlus_" + name.Substring("DOTNET_".Length)));
     }
 }

@@ -17,8 +17,14 @@ namespace ProcessPool.Engine.Worker
         public static void Now(int code)
         {
             WorkerTree.KillDescendants();
-            Console.Error.Flush();
-            Native.Exit(code);
+            try
+            {
+                Native.Exit(code);
+            }
+            catch (Exception error) when (error is DllNotFoundException || error is EntryPointNotFoundException)
+            {
+                Environment.Exit(code); // no libc to call: the runtime's own way out
+            }
         }
 
         private static class Native
